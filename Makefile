@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# mmapdemo: top-level Makefile.
+#
+#   make                 build mmapdemo.ko for the running kernel (KDIR= to override)
+#   make install         install it (modules_install + depmod)
+#   make userspace       build the demos and the selftests into build/bin/
+#   make demo            build everything, boot the QEMU VM, load the module, run the demos
+#   make check           build everything, run the whole test suite in the QEMU VM
+#   make shell           boot the VM with everything loaded and give a root shell
+#   make lint            checkpatch --strict, W=1, sparse (C=1) and -Werror userspace
+#   make clean           remove every build product
+#
+# The module is built by Kbuild (see ./Kbuild); this file only drives it.
+
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
+
+BUILD   := $(CURDIR)/build
+BIN     := $(BUILD)/bin
+KSFT    := $(BUILD)/kselftest
+
+CC      ?= gcc
+USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
+	       -I$(CURDIR)/include/uapi -I$(CURDIR)/userspace
+USER_LDFLAGS := $(if $(STATIC),-static) -pthread
+
+# Demos: one program per file in userspace/ (libmmapdemo.c is the shared helper).
+DEMO_SRCS := $(filter-out userspace/libmmapdemo.c,$(wildcard userspace/*.c))
+DEMOS     := $(patsubst userspace/%.c,$(BIN)/%,$(DEMO_SRCS))
+# Selftests: kselftest_harness programs in selftests/.
+TEST_SRCS := $(wildcard selftests/*.c)
+TESTS     := $(patsubst selftests/%.c,$(BIN)/%,$(TEST_SRCS))
+USER_DEPS := include/uapi/linux/mmapdemo.h userspace/libmmapdemo.h userspace/libmmapdemo.c
+
+.PHONY: all module modules install userspace demo check shell lint clean help
+
+all: module
+
+module modules:
+	@if [ ! -d "$(KDIR)" ]; then \
+		echo "mmapdemo: no kernel build tree at $(KDIR)." >&2; \
+		echo "  Install the headers of the kernel you build for, e.g. on Debian:" >&2; \
+		echo "    apt-get install linux-headers-$(KVER)" >&2; \
+		echo "  or point KDIR= at a configured kernel tree. (make check builds for the VM's kernel.)" >&2; \
+		exit 1; \
+	fi
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+install: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+	depmod -a $(KVER)
+
+userspace: $(DEMOS) $(TESTS)
+
+$(BIN)/%: userspace/%.c $(USER_DEPS) | $(BIN)
+	$(CC) $(USER_CFLAGS) -o $@ $< userspace/libmmapdemo.c $(USER_LDFLAGS)
+
+$(BIN)/%: selftests/%.c $(USER_DEPS) $(KSFT)/kselftest_harness.h | $(BIN)
+	$(CC) $(USER_CFLAGS) -I$(KSFT) -o $@ $< userspace/libmmapdemo.c $(USER_LDFLAGS)
+
+$(KSFT)/kselftest_harness.h:
+	scripts/linux-source.sh $(KSFT)
+
+$(BIN):
+	mkdir -p $@
+
+demo check shell:
+	scripts/vm.sh $@
+
+lint:
+	scripts/lint.sh
+
+clean:
+	-[ -d "$(KDIR)" ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf $(BUILD)
+	find . \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
+		-o -name '.*.cmd' -o -name '*.symvers' -o -name 'modules.order' \) -delete
+
+help:
+	@sed -n '3,13p' Makefile

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * mmapdemo: the ioctl ABI of /dev/mmapdemo.
+ *
+ * One header, included by the module, the demos and the selftests.
+ * Only fixed-size __u64 fields, so the layout is the same for 32- and
+ * 64-bit callers and compat_ptr_ioctl() is enough.
+ */
+#ifndef _UAPI_LINUX_MMAPDEMO_H
+#define _UAPI_LINUX_MMAPDEMO_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* Path of the misc device and of its sysfs directory. */
+#define MMAPDEMO_DEV_PATH	"/dev/mmapdemo"
+#define MMAPDEMO_SYSFS_DIR	"/sys/class/misc/mmapdemo"
+
+/*
+ * Mapping variants: values of mmapdemo_mode.mode and, by name, of the
+ * mode= module parameter.
+ *
+ * MMAPDEMO_MODE_FAULT: vm_operations_struct.fault maps one page on first
+ *	touch (demand paging).
+ * MMAPDEMO_MODE_REMAP: remap_pfn_range() fills every page table entry at
+ *	mmap() time (eager, VM_PFNMAP).
+ */
+#define MMAPDEMO_MODE_FAULT	0
+#define MMAPDEMO_MODE_REMAP	1
+#define MMAPDEMO_NR_MODES	2
+
+#define MMAPDEMO_MODE_NAME_FAULT	"fault"
+#define MMAPDEMO_MODE_NAME_REMAP	"remap"
+
+/* mmapdemo_info.flags */
+/* Every page of the buffer follows the previous one physically. */
+#define MMAPDEMO_INFO_CONTIGUOUS	(1ULL << 0)
+
+/**
+ * struct mmapdemo_info - MMAPDEMO_IOC_GET_INFO
+ * @size:	out: buffer size in bytes (what lseek(SEEK_END) returns)
+ * @pages:	out: buffer size in pages
+ * @page_size:	out: PAGE_SIZE of the kernel
+ * @mode:	out: MMAPDEMO_MODE_* that mmap() on this open file uses
+ * @flags:	out: MMAPDEMO_INFO_* flags
+ */
+struct mmapdemo_info {
+	__u64 size;
+	__u64 pages;
+	__u64 page_size;
+	__u64 mode;
+	__u64 flags;
+};
+
+/* mmapdemo_mode.flags */
+/*
+ * Leave VM_DONTEXPAND (and VM_DONTDUMP) off the mappings this file makes,
+ * so that mremap() can grow them past the end of the buffer and the fault
+ * handler's bounds check answers with SIGBUS. Fault mode only (EINVAL
+ * with remap: remap_pfn_range() sets VM_DONTEXPAND itself). For teaching
+ * and testing that check; no real driver wants this.
+ */
+#define MMAPDEMO_MODE_EXPANDABLE	(1ULL << 0)
+#define MMAPDEMO_MODE_FLAGS		MMAPDEMO_MODE_EXPANDABLE
+
+/**
+ * struct mmapdemo_mode - MMAPDEMO_IOC_SET_MODE
+ * @mode:	in: MMAPDEMO_MODE_* used by later mmap() calls on this open
+ *		file; mappings that exist keep the variant they were made with
+ * @flags:	in: MMAPDEMO_MODE_* flags (0 for normal use)
+ */
+struct mmapdemo_mode {
+	__u64 mode;
+	__u64 flags;
+};
+
+/**
+ * struct mmapdemo_stats - MMAPDEMO_IOC_GET_STATS
+ *
+ * Module-wide: every open file and every process counts into the same
+ * numbers. MMAPDEMO_IOC_RESET_STATS zeroes the event counters; the two
+ * gauges (@vmas, @mapped_pages) describe mappings that exist now and are
+ * not reset.
+ *
+ * @faults:	out: .fault calls that mapped a buffer page
+ * @sigbus:	out: .fault calls refused with SIGBUS (past the buffer)
+ * @mmaps:	out: successful mmap() calls on the device
+ * @vma_opens:	out: vm_ops->open calls: a VMA copied by fork(), split by
+ *		mprotect()/munmap(), or moved by mremap()
+ * @vma_closes:	out: vm_ops->close calls: a VMA went away
+ * @vmas:	out: device VMAs that exist now, in all processes
+ * @mapped_pages: out: pages covered by those VMAs (sum of their sizes)
+ */
+struct mmapdemo_stats {
+	__u64 faults;
+	__u64 sigbus;
+	__u64 mmaps;
+	__u64 vma_opens;
+	__u64 vma_closes;
+	__u64 vmas;
+	__u64 mapped_pages;
+};
+
+/**
+ * struct mmapdemo_pfn - MMAPDEMO_IOC_GET_PFN (needs CAP_SYS_ADMIN)
+ * @index:	in: buffer page number, 0 <= index < pages
+ * @pfn:	out: its physical page frame number
+ */
+struct mmapdemo_pfn {
+	__u64 index;
+	__u64 pfn;
+};
+
+#define MMAPDEMO_IOC_MAGIC	0xd3
+
+#define MMAPDEMO_IOC_GET_INFO	_IOR(MMAPDEMO_IOC_MAGIC, 0, struct mmapdemo_info)
+#define MMAPDEMO_IOC_SET_MODE	_IOW(MMAPDEMO_IOC_MAGIC, 1, struct mmapdemo_mode)
+#define MMAPDEMO_IOC_GET_STATS	_IOR(MMAPDEMO_IOC_MAGIC, 2, struct mmapdemo_stats)
+#define MMAPDEMO_IOC_RESET_STATS _IO(MMAPDEMO_IOC_MAGIC, 3)
+#define MMAPDEMO_IOC_GET_PFN	_IOWR(MMAPDEMO_IOC_MAGIC, 4, struct mmapdemo_pfn)
+
+#endif /* _UAPI_LINUX_MMAPDEMO_H */

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmapdemo: the buffer of pages behind /dev/mmapdemo.
+ *
+ * The buffer is an array of order-0 pages, each holding one reference.
+ * It is allocated in physically contiguous chunks of up to
+ * MMAPDEMO_CHUNK_ORDER (2 MiB with 4 KiB pages) and every chunk is split
+ * into order-0 pages: a .fault handler may then hand any single page to
+ * the page tables with get_page(), and a buffer of up to one chunk is
+ * physically contiguous, which remap_pfn_range() needs for MAP_PRIVATE.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/gfp.h>
+#include <linux/highmem.h>
+#include <linux/log2.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "mmapdemo.h"
+
+/* Largest chunk: 2 MiB, the PMD size on x86-64; valid on every kernel. */
+#define MMAPDEMO_CHUNK_ORDER	9
+
+static struct page *mmapdemo_alloc_chunk(unsigned int *order)
+{
+	struct page *page;
+
+	for (;;) {
+		/* Large chunks are a wish, not a need: fail fast, then go smaller. */
+		gfp_t gfp = GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN |
+			    (*order ? __GFP_NORETRY : __GFP_RETRY_MAYFAIL);
+
+		page = alloc_pages(gfp, *order);
+		if (page || !*order)
+			return page;
+		(*order)--;
+	}
+}
+
+/**
+ * mmapdemo_buf_alloc() - allocate @npages zeroed pages
+ * @buf:	the buffer to fill
+ * @npages:	its size in pages, at least 1
+ *
+ * Return: 0, or -ENOMEM with nothing left allocated.
+ */
+int mmapdemo_buf_alloc(struct mmapdemo_buf *buf, unsigned long npages)
+{
+	unsigned long got = 0, i;
+
+	buf->pages = kvcalloc(npages, sizeof(*buf->pages), GFP_KERNEL | __GFP_NOWARN);
+	if (!buf->pages)
+		return -ENOMEM;
+	buf->npages = npages;
+
+	while (got < npages) {
+		unsigned int order = min_t(unsigned int, MMAPDEMO_CHUNK_ORDER,
+					   order_base_2(npages - got));
+		struct page *page = mmapdemo_alloc_chunk(&order);
+
+		if (!page) {
+			buf->npages = got;
+			mmapdemo_buf_free(buf);
+			return -ENOMEM;
+		}
+		/* One struct page per buffer page, each with its own refcount. */
+		split_page(page, order);
+		for (i = 0; i < (1UL << order); i++) {
+			if (got < npages)
+				buf->pages[got++] = page + i;
+			else
+				__free_page(page + i);
+		}
+		cond_resched();
+	}
+
+	buf->contiguous = mmapdemo_buf_run(buf, 0, npages) == npages;
+	return 0;
+}
+
+void mmapdemo_buf_free(struct mmapdemo_buf *buf)
+{
+	unsigned long i;
+
+	/*
+	 * put_page(), not __free_page(): a page may still be pinned, e.g.
+	 * spliced into a pipe from a mapping; it is then freed by the last
+	 * put_page() of whoever holds it.
+	 */
+	for (i = 0; i < buf->npages; i++)
+		put_page(buf->pages[i]);
+	kvfree(buf->pages);
+	buf->pages = NULL;
+	buf->npages = 0;
+}
+
+/* Return: buffer page @index, or NULL when @index is past the end. */
+struct page *mmapdemo_buf_page(const struct mmapdemo_buf *buf, unsigned long index)
+{
+	return index < buf->npages ? buf->pages[index] : NULL;
+}
+
+unsigned long mmapdemo_buf_pfn(const struct mmapdemo_buf *buf, unsigned long index)
+{
+	return page_to_pfn(buf->pages[index]);
+}
+
+/**
+ * mmapdemo_buf_run() - length of a physically contiguous run
+ * @buf:	the buffer
+ * @first:	first page of the run, < npages
+ * @count:	at most this many pages, first + count <= npages
+ *
+ * Return: how many pages from @first on, at most @count, follow each
+ * other physically: what one remap_pfn_range() call can map.
+ */
+unsigned long mmapdemo_buf_run(const struct mmapdemo_buf *buf, unsigned long first,
+			       unsigned long count)
+{
+	unsigned long pfn = mmapdemo_buf_pfn(buf, first), n;
+
+	for (n = 1; n < count; n++)
+		if (mmapdemo_buf_pfn(buf, first + n) != pfn + n)
+			break;
+	return n;
+}
+
+/*
+ * Copy between the buffer and user memory, one page at a time.
+ * Return: bytes copied; -EFAULT when a fault stopped it before the first.
+ */
+static ssize_t mmapdemo_buf_copy(const struct mmapdemo_buf *buf, loff_t pos,
+				 size_t count, char __user *to, const char __user *from)
+{
+	size_t done = 0;
+
+	while (done < count) {
+		unsigned long index = pos >> PAGE_SHIFT;
+		size_t off = offset_in_page(pos);
+		size_t len = min_t(size_t, PAGE_SIZE - off, count - done);
+		void *kaddr = kmap_local_page(buf->pages[index]);
+		size_t left;
+
+		if (to)
+			left = copy_to_user(to + done, kaddr + off, len);
+		else
+			left = copy_from_user(kaddr + off, from + done, len);
+		kunmap_local(kaddr);
+
+		done += len - left;
+		pos += len - left;
+		if (left)
+			break;
+		cond_resched();
+	}
+	return done ? done : -EFAULT;
+}
+
+/* read(2) at @pos: 0 at or past the end, short at the end. */
+ssize_t mmapdemo_buf_read(const struct mmapdemo_buf *buf, char __user *ubuf,
+			  size_t count, loff_t pos)
+{
+	loff_t size = mmapdemo_buf_size(buf);
+
+	if (pos >= size || !count)
+		return 0;
+	count = min_t(loff_t, count, size - pos);
+	return mmapdemo_buf_copy(buf, pos, count, ubuf, NULL);
+}
+
+/* write(2) at @pos: -ENOSPC at or past the end, truncated at the end. */
+ssize_t mmapdemo_buf_write(struct mmapdemo_buf *buf, const char __user *ubuf,
+			   size_t count, loff_t pos)
+{
+	loff_t size = mmapdemo_buf_size(buf);
+
+	if (!count)
+		return 0;
+	if (pos >= size)
+		return -ENOSPC;
+	count = min_t(loff_t, count, size - pos);
+	return mmapdemo_buf_copy(buf, pos, count, NULL, ubuf);
+}

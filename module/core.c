@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmapdemo: /dev/mmapdemo, a misc device whose mmap() maps kernel pages.
+ *
+ * This file is the driver's skeleton: module parameters, the file
+ * operations (read/write/llseek on the buffer, the ioctls, and ->mmap(),
+ * which checks the request and hands it to the open file's variant), and
+ * module init/exit. How pages get into page tables is in the variant files.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "compat.h"
+#include "mmapdemo.h"
+
+/* Indexed by MMAPDEMO_MODE_*: the one table a new variant is added to. */
+static const struct mmapdemo_variant *const mmapdemo_variants[MMAPDEMO_NR_MODES] = {
+	[MMAPDEMO_MODE_FAULT] = &mmapdemo_fault_variant,
+	[MMAPDEMO_MODE_REMAP] = &mmapdemo_remap_variant,
+};
+
+static char *mode = MMAPDEMO_MODE_NAME_FAULT;
+module_param(mode, charp, 0444);
+MODULE_PARM_DESC(mode, "How mmap() maps the buffer: fault (demand paging, default) or remap (remap_pfn_range at mmap time)");
+
+static unsigned long pages = 16;
+module_param(pages, ulong, 0444);
+MODULE_PARM_DESC(pages, "Buffer size in pages (default 16)");
+
+static struct mmapdemo_dev mmapdemo;
+
+/**
+ * struct mmapdemo_file - one open file
+ * @dev:	the device
+ * @variant:	how this file's next mmap() maps (MMAPDEMO_IOC_SET_MODE)
+ * @expandable:	leave VM_DONTEXPAND off (MMAPDEMO_MODE_EXPANDABLE)
+ */
+struct mmapdemo_file {
+	struct mmapdemo_dev *dev;
+	const struct mmapdemo_variant *variant;
+	bool expandable;
+};
+
+static int mmapdemo_open(struct inode *inode, struct file *file)
+{
+	/* misc_open() put our struct miscdevice in private_data. */
+	struct mmapdemo_dev *dev = container_of(file->private_data,
+						struct mmapdemo_dev, misc);
+	struct mmapdemo_file *mf = kzalloc(sizeof(*mf), GFP_KERNEL);
+
+	if (!mf)
+		return -ENOMEM;
+	mf->dev = dev;
+	mf->variant = dev->variant;
+	file->private_data = mf;
+	return 0;
+}
+
+static int mmapdemo_release(struct inode *inode, struct file *file)
+{
+	kfree(file->private_data);
+	return 0;
+}
+
+static ssize_t mmapdemo_read(struct file *file, char __user *ubuf, size_t count,
+			     loff_t *ppos)
+{
+	struct mmapdemo_file *mf = file->private_data;
+	ssize_t ret = mmapdemo_buf_read(&mf->dev->buf, ubuf, count, *ppos);
+
+	if (ret > 0)
+		*ppos += ret;
+	return ret;
+}
+
+static ssize_t mmapdemo_write(struct file *file, const char __user *ubuf,
+			      size_t count, loff_t *ppos)
+{
+	struct mmapdemo_file *mf = file->private_data;
+	ssize_t ret = mmapdemo_buf_write(&mf->dev->buf, ubuf, count, *ppos);
+
+	if (ret > 0)
+		*ppos += ret;
+	return ret;
+}
+
+/* A fixed-size file: SEEK_END is the buffer size; seeking past it is allowed. */
+static loff_t mmapdemo_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct mmapdemo_file *mf = file->private_data;
+
+	return generic_file_llseek_size(file, offset, whence, MAX_LFS_FILESIZE,
+					mmapdemo_buf_size(&mf->dev->buf));
+}
+
+static int mmapdemo_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct mmapdemo_file *mf = file->private_data;
+	const struct mmapdemo_variant *variant = READ_ONCE(mf->variant);
+	struct mmapdemo_dev *dev = mf->dev;
+	unsigned long first = vma->vm_pgoff, count = vma_pages(vma);
+	int ret;
+
+	/* The whole range inside the buffer; written so that nothing can wrap. */
+	if (first >= dev->buf.npages || count > dev->buf.npages - first)
+		return -EINVAL;
+
+	/*
+	 * VM_DONTEXPAND: mremap() may not grow the mapping past what was
+	 * checked above. VM_DONTDUMP: keep device memory out of core dumps.
+	 * An expandable mapping gets neither: changing the flags here would
+	 * let the kernel retry merging the new VMA into its neighbour and free
+	 * it without ->close() (see vma.c).
+	 */
+	if (!READ_ONCE(mf->expandable))
+		vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_ops = variant->vm_ops;
+
+	ret = variant->mmap(dev, vma);
+	if (ret)
+		return ret;
+	return mmapdemo_vma_track(dev, vma);
+}
+
+static long mmapdemo_set_mode(struct mmapdemo_file *mf, void __user *uarg)
+{
+	struct mmapdemo_mode m;
+
+	if (copy_from_user(&m, uarg, sizeof(m)))
+		return -EFAULT;
+	if (m.mode >= MMAPDEMO_NR_MODES || (m.flags & ~MMAPDEMO_MODE_FLAGS))
+		return -EINVAL;
+	if ((m.flags & MMAPDEMO_MODE_EXPANDABLE) && !mmapdemo_variants[m.mode]->expandable)
+		return -EINVAL;
+	WRITE_ONCE(mf->variant, mmapdemo_variants[m.mode]);
+	WRITE_ONCE(mf->expandable, !!(m.flags & MMAPDEMO_MODE_EXPANDABLE));
+	return 0;
+}
+
+static u64 mmapdemo_mode_nr(const struct mmapdemo_variant *variant)
+{
+	u64 nr;
+
+	for (nr = 0; nr < MMAPDEMO_NR_MODES; nr++)
+		if (mmapdemo_variants[nr] == variant)
+			break;
+	return nr;
+}
+
+static long mmapdemo_get_info(struct mmapdemo_file *mf, void __user *uarg)
+{
+	const struct mmapdemo_buf *buf = &mf->dev->buf;
+	struct mmapdemo_info info = {
+		.size = mmapdemo_buf_size(buf),
+		.pages = buf->npages,
+		.page_size = PAGE_SIZE,
+		.mode = mmapdemo_mode_nr(READ_ONCE(mf->variant)),
+		.flags = buf->contiguous ? MMAPDEMO_INFO_CONTIGUOUS : 0,
+	};
+
+	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long mmapdemo_get_stats(struct mmapdemo_file *mf, void __user *uarg)
+{
+	struct mmapdemo_stats st;
+
+	mmapdemo_stats_get(mf->dev, &st);
+	return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
+}
+
+/* Physical addresses help attacks on the kernel: root (CAP_SYS_ADMIN) only. */
+static long mmapdemo_get_pfn(struct mmapdemo_file *mf, void __user *uarg)
+{
+	const struct mmapdemo_buf *buf = &mf->dev->buf;
+	struct mmapdemo_pfn p;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (copy_from_user(&p, uarg, sizeof(p)))
+		return -EFAULT;
+	if (p.index >= buf->npages)
+		return -EINVAL;
+	p.pfn = mmapdemo_buf_pfn(buf, p.index);
+	return copy_to_user(uarg, &p, sizeof(p)) ? -EFAULT : 0;
+}
+
+static long mmapdemo_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct mmapdemo_file *mf = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case MMAPDEMO_IOC_GET_INFO:
+		return mmapdemo_get_info(mf, uarg);
+	case MMAPDEMO_IOC_SET_MODE:
+		return mmapdemo_set_mode(mf, uarg);
+	case MMAPDEMO_IOC_GET_STATS:
+		return mmapdemo_get_stats(mf, uarg);
+	case MMAPDEMO_IOC_RESET_STATS:
+		mmapdemo_stats_reset(mf->dev);
+		return 0;
+	case MMAPDEMO_IOC_GET_PFN:
+		return mmapdemo_get_pfn(mf, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations mmapdemo_fops = {
+	.owner = THIS_MODULE,
+	.open = mmapdemo_open,
+	.release = mmapdemo_release,
+	.read = mmapdemo_read,
+	.write = mmapdemo_write,
+	.llseek = mmapdemo_llseek,
+	.mmap = mmapdemo_mmap,
+	.unlocked_ioctl = mmapdemo_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static const struct mmapdemo_variant *mmapdemo_find_variant(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < MMAPDEMO_NR_MODES; i++)
+		if (sysfs_streq(name, mmapdemo_variants[i]->name))
+			return mmapdemo_variants[i];
+	return NULL;
+}
+
+static int __init mmapdemo_init(void)
+{
+	struct mmapdemo_dev *dev = &mmapdemo;
+	int ret;
+
+	dev->variant = mmapdemo_find_variant(mode);
+	if (!dev->variant) {
+		pr_err("mode=%s is not a mapping variant: use mode=%s or mode=%s\n", mode,
+		       mmapdemo_variants[MMAPDEMO_MODE_FAULT]->name,
+		       mmapdemo_variants[MMAPDEMO_MODE_REMAP]->name);
+		return -EINVAL;
+	}
+	if (!pages) {
+		pr_err("pages=0: the buffer needs at least one page\n");
+		return -EINVAL;
+	}
+	/* "Reasonable": at most half of RAM, so the machine keeps working. */
+	if (pages > totalram_pages() / 2) {
+		pr_err("pages=%lu is more than half of RAM (%lu pages)\n", pages,
+		       totalram_pages() / 2);
+		return -ENOMEM;
+	}
+
+	ret = mmapdemo_buf_alloc(&dev->buf, pages);
+	if (ret) {
+		pr_err("could not allocate %lu pages for the buffer\n", pages);
+		return ret;
+	}
+
+	spin_lock_init(&dev->vmas_lock);
+	INIT_LIST_HEAD(&dev->vmas);
+	dev->misc.minor = MISC_DYNAMIC_MINOR;
+	dev->misc.name = KBUILD_MODNAME;
+	dev->misc.fops = &mmapdemo_fops;
+	dev->misc.groups = mmapdemo_groups;
+	dev->misc.mode = 0600;
+
+	ret = misc_register(&dev->misc);
+	if (ret) {
+		pr_err("misc_register failed: %d\n", ret);
+		mmapdemo_buf_free(&dev->buf);
+		return ret;
+	}
+
+	pr_info("/dev/%s: %lu pages (%s), mode=%s (%s)\n", dev->misc.name,
+		dev->buf.npages,
+		dev->buf.contiguous ? "physically contiguous" : "in chunks",
+		dev->variant->name, dev->variant->api);
+	return 0;
+}
+
+static void __exit mmapdemo_exit(void)
+{
+	struct mmapdemo_dev *dev = &mmapdemo;
+
+	/* No file is open (fops.owner), hence no VMA: nothing maps the pages. */
+	misc_deregister(&dev->misc);
+	mmapdemo_buf_free(&dev->buf);
+	pr_info("unloaded\n");
+}
+
+module_init(mmapdemo_init);
+module_exit(mmapdemo_exit);
+
+MODULE_DESCRIPTION("mmap() of kernel pages: remap_pfn_range and .fault variants, for teaching");
+MODULE_AUTHOR("mmapdemo developers");
+MODULE_LICENSE("GPL");

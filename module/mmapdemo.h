@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mmapdemo: what the parts of the module share.
+ *
+ *   core.c             misc device, file operations, ioctls, module init/exit
+ *   buffer.c           the pages: allocation, zeroing, PFN lookup, read/write
+ *   stats.c            counters, their ioctl snapshot and sysfs attributes
+ *   vma.c              vm_ops open/close: which device VMAs exist right now
+ *   vm_ops_fault.c     variant "fault": vm_operations_struct.fault
+ *   remap_pfn_range.c  variant "remap": remap_pfn_range() at mmap time
+ *
+ * A mapping variant is one file that fills a struct mmapdemo_variant and
+ * one entry in mmapdemo_variants[] (core.c); nothing else changes.
+ */
+#ifndef MMAPDEMO_H
+#define MMAPDEMO_H
+
+#include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/miscdevice.h>
+#include <linux/mm_types.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+#include <linux/mmapdemo.h>
+
+struct mmapdemo_dev;
+
+/**
+ * struct mmapdemo_buf - the device's memory
+ * @pages:	one order-0 page per buffer page, each holding one reference
+ * @npages:	number of pages
+ * @contiguous:	every page directly follows the previous one physically
+ */
+struct mmapdemo_buf {
+	struct page **pages;
+	unsigned long npages;
+	bool contiguous;
+};
+
+int mmapdemo_buf_alloc(struct mmapdemo_buf *buf, unsigned long npages);
+void mmapdemo_buf_free(struct mmapdemo_buf *buf);
+struct page *mmapdemo_buf_page(const struct mmapdemo_buf *buf, unsigned long index);
+unsigned long mmapdemo_buf_pfn(const struct mmapdemo_buf *buf, unsigned long index);
+unsigned long mmapdemo_buf_run(const struct mmapdemo_buf *buf, unsigned long first,
+			       unsigned long count);
+ssize_t mmapdemo_buf_read(const struct mmapdemo_buf *buf, char __user *ubuf,
+			  size_t count, loff_t pos);
+ssize_t mmapdemo_buf_write(struct mmapdemo_buf *buf, const char __user *ubuf,
+			   size_t count, loff_t pos);
+
+static inline loff_t mmapdemo_buf_size(const struct mmapdemo_buf *buf)
+{
+	return (loff_t)buf->npages << PAGE_SHIFT;
+}
+
+/**
+ * struct mmapdemo_counters - events since load or the last reset
+ *
+ * The gauges of struct mmapdemo_stats (vmas, mapped_pages) are not here:
+ * vma.c computes them from the list of live VMAs.
+ */
+struct mmapdemo_counters {
+	atomic64_t faults;
+	atomic64_t sigbus;
+	atomic64_t mmaps;
+	atomic64_t vma_opens;
+	atomic64_t vma_closes;
+};
+
+#define mmapdemo_count(dev, counter) atomic64_inc(&(dev)->counters.counter)
+
+void mmapdemo_stats_get(struct mmapdemo_dev *dev, struct mmapdemo_stats *st);
+void mmapdemo_stats_reset(struct mmapdemo_dev *dev);
+extern const struct attribute_group *mmapdemo_groups[];
+
+/**
+ * struct mmapdemo_variant - one way of implementing mmap
+ * @name:	value of mode= (and MMAPDEMO_MODE_NAME_*)
+ * @api:	the kernel API the variant demonstrates, for messages
+ * @mmap:	called by the core's ->mmap after it has checked the range and
+ *		set vm_ops and VM_DONTEXPAND | VM_DONTDUMP; fills the page
+ *		tables now or prepares the VMA for faults
+ * @vm_ops:	operations of the VMAs this variant makes; .open and .close
+ *		must be mmapdemo_vma_open() and mmapdemo_vma_close()
+ * @expandable:	works without VM_DONTEXPAND (MMAPDEMO_MODE_EXPANDABLE)
+ */
+struct mmapdemo_variant {
+	const char *name;
+	const char *api;
+	int (*mmap)(struct mmapdemo_dev *dev, struct vm_area_struct *vma);
+	const struct vm_operations_struct *vm_ops;
+	bool expandable;
+};
+
+extern const struct mmapdemo_variant mmapdemo_fault_variant;
+extern const struct mmapdemo_variant mmapdemo_remap_variant;
+
+/**
+ * struct mmapdemo_dev - the one device
+ * @buf:	its memory
+ * @counters:	event counters
+ * @vmas_lock:	protects @vmas
+ * @vmas:	every device VMA that exists now (struct mmapdemo_vma)
+ * @variant:	the variant named by mode=, the default of every open file
+ * @misc:	/dev/mmapdemo and /sys/class/misc/mmapdemo
+ */
+struct mmapdemo_dev {
+	struct mmapdemo_buf buf;
+	struct mmapdemo_counters counters;
+	spinlock_t vmas_lock;	/* protects vmas */
+	struct list_head vmas;
+	const struct mmapdemo_variant *variant;
+	struct miscdevice misc;
+};
+
+/* vma.c */
+int mmapdemo_vma_track(struct mmapdemo_dev *dev, struct vm_area_struct *vma);
+void mmapdemo_vma_open(struct vm_area_struct *vma);
+void mmapdemo_vma_close(struct vm_area_struct *vma);
+struct mmapdemo_dev *mmapdemo_vma_dev(const struct vm_area_struct *vma);
+void mmapdemo_vma_gauges(struct mmapdemo_dev *dev, u64 *vmas, u64 *pages);
+
+#endif /* MMAPDEMO_H */

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmapdemo variant "fault": demand paging with vm_operations_struct.fault.
+ *
+ * ->mmap() maps nothing. The first touch of each page of the VMA traps
+ * into the kernel, which finds no page table entry and calls .fault; the
+ * handler names the buffer page for vmf->pgoff and the core fault code
+ * installs it:
+ *   - read fault or write to MAP_SHARED: the device page itself;
+ *   - write to MAP_PRIVATE: the core copies the page into a new anonymous
+ *     page (do_cow_fault()) and maps the copy; a read first maps the
+ *     device page read-only and the later write copies it (do_wp_page()).
+ * The pages are ordinary refcounted struct pages, so /proc/PID/pagemap,
+ * smaps and mincore see them, and MADV_DONTNEED can drop them (the next
+ * touch faults again).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+
+#include "mmapdemo.h"
+
+static vm_fault_t mmapdemo_fault(struct vm_fault *vmf)
+{
+	struct mmapdemo_dev *dev = mmapdemo_vma_dev(vmf->vma);
+	/* vmf->pgoff is the page's offset in the file: vm_pgoff included. */
+	struct page *page = mmapdemo_buf_page(&dev->buf, vmf->pgoff);
+
+	if (!page) {
+		/* Only a VMA grown past the buffer (MMAPDEMO_MODE_EXPANDABLE). */
+		mmapdemo_count(dev, sigbus);
+		return VM_FAULT_SIGBUS;
+	}
+	/* The page table takes its own reference; the core drops it on unmap. */
+	get_page(page);
+	vmf->page = page;
+	mmapdemo_count(dev, faults);
+	return 0;
+}
+
+static const struct vm_operations_struct mmapdemo_fault_vm_ops = {
+	.open = mmapdemo_vma_open,
+	.close = mmapdemo_vma_close,
+	.fault = mmapdemo_fault,
+};
+
+/* Nothing to map now: every page comes from mmapdemo_fault(). */
+static int mmapdemo_fault_mmap(struct mmapdemo_dev *dev, struct vm_area_struct *vma)
+{
+	return 0;
+}
+
+const struct mmapdemo_variant mmapdemo_fault_variant = {
+	.name = MMAPDEMO_MODE_NAME_FAULT,
+	.api = "vm_operations_struct.fault",
+	.mmap = mmapdemo_fault_mmap,
+	.vm_ops = &mmapdemo_fault_vm_ops,
+	/* The bounds check in mmapdemo_fault() turns growth into SIGBUS. */
+	.expandable = true,
+};
