@@ -8,8 +8,9 @@
 #   make demo            build everything, boot the QEMU VM, load the module, run the demos
 #   make check           build everything, run the whole test suite in the QEMU VM
 #   make shell           boot the VM with everything loaded and give a root shell
-#   make lint            checkpatch --strict, W=1, sparse (C=1) and -Werror userspace
+#   make lint            checkpatch --strict, W=1, sparse (C=2), -Werror userspace, shellcheck
 #   make clean           remove every build product
+#   VM options (demo check shell): KVER= ACCEL=kvm VM_TIMEOUT= MMAPDEMO_PARAMS= VERBOSE=1
 #
 # The module is built by Kbuild (see ./Kbuild); this file only drives it.
 
@@ -78,4 +79,4 @@ clean:
 		-o -name '.*.cmd' -o -name '*.symvers' -o -name 'modules.order' \) -delete
 
 help:
-	@sed -n '3,13p' Makefile
+	@sed -n '3,14p' Makefile

@@ -17,7 +17,7 @@
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
-#include <linux/uaccess.h>
+#include <linux/uio.h>
 
 #include "mmapdemo.h"
 
@@ -129,58 +129,61 @@ unsigned long mmapdemo_buf_run(const struct mmapdemo_buf *buf, unsigned long fir
 }
 
 /*
- * Copy between the buffer and user memory, one page at a time.
+ * Copy between the buffer and an iov_iter (user memory for read/write),
+ * one page at a time. copy_page_from_iter() leaves the rest of the page
+ * alone when the user buffer faults: copy_from_user() would zero-fill it,
+ * and a write that fails with EFAULT must not change the device.
  * Return: bytes copied; -EFAULT when a fault stopped it before the first.
  */
 static ssize_t mmapdemo_buf_copy(const struct mmapdemo_buf *buf, loff_t pos,
-				 size_t count, char __user *to, const char __user *from)
+				 size_t count, struct iov_iter *iter, bool to_iter)
 {
 	size_t done = 0;
 
 	while (done < count) {
-		unsigned long index = pos >> PAGE_SHIFT;
+		struct page *page = buf->pages[pos >> PAGE_SHIFT];
 		size_t off = offset_in_page(pos);
 		size_t len = min_t(size_t, PAGE_SIZE - off, count - done);
-		void *kaddr = kmap_local_page(buf->pages[index]);
-		size_t left;
+		size_t copied;
 
-		if (to)
-			left = copy_to_user(to + done, kaddr + off, len);
-		else
-			left = copy_from_user(kaddr + off, from + done, len);
-		kunmap_local(kaddr);
-
-		done += len - left;
-		pos += len - left;
-		if (left)
+		if (to_iter) {
+			copied = copy_page_to_iter(page, off, len, iter);
+		} else {
+			copied = copy_page_from_iter(page, off, len, iter);
+			/* User mappings may alias the page in the D-cache. */
+			flush_dcache_page(page);
+		}
+		done += copied;
+		pos += copied;
+		if (copied < len)
 			break;
 		cond_resched();
 	}
 	return done ? done : -EFAULT;
 }
 
-/* read(2) at @pos: 0 at or past the end, short at the end. */
-ssize_t mmapdemo_buf_read(const struct mmapdemo_buf *buf, char __user *ubuf,
-			  size_t count, loff_t pos)
+/* read(2) at @pos into @to: 0 at or past the end, short at the end. */
+ssize_t mmapdemo_buf_read(const struct mmapdemo_buf *buf, struct iov_iter *to, loff_t pos)
 {
 	loff_t size = mmapdemo_buf_size(buf);
+	size_t count = iov_iter_count(to);
 
 	if (pos >= size || !count)
 		return 0;
 	count = min_t(loff_t, count, size - pos);
-	return mmapdemo_buf_copy(buf, pos, count, ubuf, NULL);
+	return mmapdemo_buf_copy(buf, pos, count, to, true);
 }
 
-/* write(2) at @pos: -ENOSPC at or past the end, truncated at the end. */
-ssize_t mmapdemo_buf_write(struct mmapdemo_buf *buf, const char __user *ubuf,
-			   size_t count, loff_t pos)
+/* write(2) at @pos from @from: -ENOSPC at or past the end, truncated at the end. */
+ssize_t mmapdemo_buf_write(struct mmapdemo_buf *buf, struct iov_iter *from, loff_t pos)
 {
 	loff_t size = mmapdemo_buf_size(buf);
+	size_t count = iov_iter_count(from);
 
 	if (!count)
 		return 0;
 	if (pos >= size)
 		return -ENOSPC;
 	count = min_t(loff_t, count, size - pos);
-	return mmapdemo_buf_copy(buf, pos, count, NULL, ubuf);
+	return mmapdemo_buf_copy(buf, pos, count, from, false);
 }

@@ -17,6 +17,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 
 #include "compat.h"
 #include "mmapdemo.h"
@@ -70,25 +71,23 @@ static int mmapdemo_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-static ssize_t mmapdemo_read(struct file *file, char __user *ubuf, size_t count,
-			     loff_t *ppos)
+static ssize_t mmapdemo_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
-	struct mmapdemo_file *mf = file->private_data;
-	ssize_t ret = mmapdemo_buf_read(&mf->dev->buf, ubuf, count, *ppos);
+	struct mmapdemo_file *mf = iocb->ki_filp->private_data;
+	ssize_t ret = mmapdemo_buf_read(&mf->dev->buf, to, iocb->ki_pos);
 
 	if (ret > 0)
-		*ppos += ret;
+		iocb->ki_pos += ret;
 	return ret;
 }
 
-static ssize_t mmapdemo_write(struct file *file, const char __user *ubuf,
-			      size_t count, loff_t *ppos)
+static ssize_t mmapdemo_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
-	struct mmapdemo_file *mf = file->private_data;
-	ssize_t ret = mmapdemo_buf_write(&mf->dev->buf, ubuf, count, *ppos);
+	struct mmapdemo_file *mf = iocb->ki_filp->private_data;
+	ssize_t ret = mmapdemo_buf_write(&mf->dev->buf, from, iocb->ki_pos);
 
 	if (ret > 0)
-		*ppos += ret;
+		iocb->ki_pos += ret;
 	return ret;
 }
 
@@ -219,8 +218,8 @@ static const struct file_operations mmapdemo_fops = {
 	.owner = THIS_MODULE,
 	.open = mmapdemo_open,
 	.release = mmapdemo_release,
-	.read = mmapdemo_read,
-	.write = mmapdemo_write,
+	.read_iter = mmapdemo_read_iter,
+	.write_iter = mmapdemo_write_iter,
 	.llseek = mmapdemo_llseek,
 	.mmap = mmapdemo_mmap,
 	.unlocked_ioctl = mmapdemo_ioctl,

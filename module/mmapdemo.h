@@ -24,6 +24,7 @@
 
 #include <linux/mmapdemo.h>
 
+struct iov_iter;
 struct mmapdemo_dev;
 
 /**
@@ -44,10 +45,8 @@ struct page *mmapdemo_buf_page(const struct mmapdemo_buf *buf, unsigned long ind
 unsigned long mmapdemo_buf_pfn(const struct mmapdemo_buf *buf, unsigned long index);
 unsigned long mmapdemo_buf_run(const struct mmapdemo_buf *buf, unsigned long first,
 			       unsigned long count);
-ssize_t mmapdemo_buf_read(const struct mmapdemo_buf *buf, char __user *ubuf,
-			  size_t count, loff_t pos);
-ssize_t mmapdemo_buf_write(struct mmapdemo_buf *buf, const char __user *ubuf,
-			   size_t count, loff_t pos);
+ssize_t mmapdemo_buf_read(const struct mmapdemo_buf *buf, struct iov_iter *to, loff_t pos);
+ssize_t mmapdemo_buf_write(struct mmapdemo_buf *buf, struct iov_iter *from, loff_t pos);
 
 static inline loff_t mmapdemo_buf_size(const struct mmapdemo_buf *buf)
 {

@@ -1,0 +1,136 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
+#
+# /init of the mmapdemo test VM (PID 1; /bin/sh is dash, the utilities are
+# busybox applets, the module tools kmod's). scripts/vm.sh packs it
+# into the initramfs. No `set -e`: PID 1 must always reach the end, report a
+# status and power the machine off.
+#
+# Kernel command line (read from /proc/cmdline):
+#   mmapdemo_vm.run=check|demo|shell  what to do
+#   mmapdemo_vm.timeout=SECONDS       limit for the tests / each demo
+#   mmapdemo_vm.params=a=1,b=2        module parameters for demo and shell
+#
+# Serial ports: ttyS0 is the kernel console (build/vm/console.log, or the
+# terminal in shell mode); ttyS1 (build/vm/results.tap) carries everything the
+# host parses, so kernel messages never interleave with it:
+#   MMAPDEMO-BOOTED <kernel release>
+#   ...test TAP / demo output...
+#   MMAPDEMO-GUEST-TIMEOUT <seconds>  (only when the guest's timeout fired)
+#   MMAPDEMO-DMESG-BEGIN / dmesg / MMAPDEMO-DMESG-END
+#   MMAPDEMO-TAINT <taint without O and E>
+#   MMAPDEMO-RESULT <status>
+# The status byte then goes to the isa-debug-exit port (QEMU exits 2*status+1).
+
+export PATH=/mmapdemo/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root TERM=linux
+export MMAPDEMO_KO=/mmapdemo/mmapdemo.ko MMAPDEMO_BIN=/mmapdemo/bin
+
+mount -t devtmpfs devtmpfs /dev
+# The initramfs has no /dev/console node: attach stdio now that /dev exists.
+exec </dev/console >/dev/console 2>&1
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t debugfs debugfs /sys/kernel/debug
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+hostname mmapdemo-vm
+
+RESULTS=/dev/ttyS1
+KO=$MMAPDEMO_KO
+run=check
+limit=540
+params=
+read -r cmdline </proc/cmdline
+for arg in $cmdline; do
+	case $arg in
+	mmapdemo_vm.run=*) run=${arg#*=} ;;
+	mmapdemo_vm.timeout=*) limit=${arg#*=} ;;
+	mmapdemo_vm.params=*) params=$(echo "${arg#*=}" | tr , ' ') ;;
+	esac
+done
+
+stty -F $RESULTS raw -echo
+# res LINE...: one line for the host on ttyS1.
+res() { echo "$@" >$RESULTS; }
+
+echo "MMAPDEMO-BOOTED $(uname -r)"
+res "MMAPDEMO-BOOTED $(uname -r)"
+
+# pvpanic makes QEMU exit 1 on a kernel panic (-action panic=exit-failure).
+modprobe pvpanic-mmio || echo "mmapdemo-vm: cannot load pvpanic: a panic will look like a clean exit"
+
+status=0
+
+# guarded SECONDS CMD...: run CMD under a timeout, stdin from /dev/null,
+# output to ttyS1; sets $rc and reports a timeout to the host.
+guarded() {
+	_secs=$1
+	shift
+	_t0=$(date +%s)
+	timeout -k 10 "$_secs" "$@" </dev/null >$RESULTS 2>&1
+	rc=$?
+	if [ "$rc" -ne 0 ] && [ $(($(date +%s) - _t0)) -ge "$_secs" ]; then
+		res "MMAPDEMO-GUEST-TIMEOUT $_secs $*"
+	fi
+}
+
+# load_module: insmod the module with $params; a failure fails the run.
+load_module() {
+	# shellcheck disable=SC2086 # $params is a list of words
+	insmod $KO $params >$RESULTS 2>&1 || { res "mmapdemo-vm: insmod $KO $params failed"; status=1; }
+}
+
+case $run in
+check)
+	# The suite loads and unloads the module itself, once per mode.
+	cd /mmapdemo/selftests || status=1
+	guarded "$limit" ./mmapdemo.sh $KO
+	status=$rc
+	cd /
+	;;
+demo)
+	load_module
+	# demos.list: "program [args...]" per line, in order (made by vm.sh).
+	while read -r prog args; do
+		res "==== $prog${args:+ $args}"
+		# shellcheck disable=SC2086 # $args is a list of words
+		guarded "$limit" "/mmapdemo/bin/$prog" $args
+		if [ "$rc" -ne 0 ]; then
+			res "==== $prog: FAILED, exit status $rc"
+			status=1
+		fi
+	done </mmapdemo/demos.list
+	;;
+shell)
+	load_module
+	cat /mmapdemo/banner
+	PS1='mmapdemo-vm:\w# ' setsid cttyhack bash
+	;;
+*)
+	echo "mmapdemo-vm: unknown mmapdemo_vm.run=$run"
+	status=2
+	;;
+esac
+
+# Unload whatever is still loaded: unload-time bugs show up here too.
+if grep -q '^mmapdemo ' /proc/modules; then
+	rmmod mmapdemo >$RESULTS 2>&1 || { res "mmapdemo-vm: rmmod mmapdemo failed"; [ "$status" -ne 0 ] || status=1; }
+fi
+
+res MMAPDEMO-DMESG-BEGIN
+dmesg >$RESULTS
+res MMAPDEMO-DMESG-END
+# O (4096, out-of-tree) and E (8192, unsigned) are expected for our module.
+res "MMAPDEMO-TAINT $(($(cat /proc/sys/kernel/tainted) & ~(4096 | 8192)))"
+res "MMAPDEMO-RESULT $status"
+# Every write to ttyS1 above closed it, and the last close waits until the
+# UART has sent everything: the host has it all before QEMU exits.
+# shellcheck disable=SC2059 # the format is the octal escape of the byte
+printf "\\$(printf %03o $((status & 255)))" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
+# Only reached without isa-debug-exit.
+poweroff -f

@@ -1,0 +1,540 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# scripts/vm.sh check|demo|shell [--judge]: build the module and the static userspace
+# for the VM's kernel, pack an initramfs, boot it in QEMU and judge the run.
+# Called by `make check`, `make demo`, `make shell`.
+#
+#   check  run selftests/mmapdemo.sh in the guest; TAP on the terminal; the
+#          last line is "check: N passed, N failed, N skipped".
+#   demo   load the module, run each demo program (userspace/demos.list order,
+#          else alphabetical), unload it.
+#   shell  load the module and give an interactive root shell on the terminal.
+#
+# Environment:
+#   KVER=6.1.0-NN-amd64  guest kernel (default: newest /boot/vmlinuz-*-amd64
+#                        with headers; never the running kernel)
+#   ACCEL=tcg|kvm        default tcg (KVM hangs on some hosts: opt-in only)
+#   VM_TIMEOUT=SECONDS   whole VM run (default: check 600, demo 300, shell none)
+#   BOOT_TIMEOUT=SECONDS no boot marker by then = boot failure (default 120)
+#   VM_MEM=2G VM_SMP=2   guest size
+#   MMAPDEMO_PARAMS="mode=remap pages=16"  module parameters (demo, shell)
+#   VERBOSE=1            check: stream every guest output line, not just results
+#
+# Files: build/vm/console.log (kernel console), build/vm/results.tap (guest
+# ttyS1: markers, TAP/demo output, dmesg dump), build/vm/*.log (build logs).
+# The guest side is scripts/guest-init.sh; the TAP judge scripts/tap-summary.awk.
+# `scripts/vm.sh check --judge` judges the last run again without running it.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+MODE=${1:-}
+case $MODE in
+check) default_timeout=600 ;;
+demo) default_timeout=300 ;;
+shell) default_timeout=0 ;;
+*) die "usage: $0 check|demo|shell" ;;
+esac
+
+VM=$TOP/build/vm
+BIN=$TOP/build/bin
+CONSOLE=$VM/console.log
+RESULTS=$VM/results.tap
+ACCEL=${ACCEL:-tcg}
+VM_TIMEOUT=${VM_TIMEOUT:-$default_timeout}
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-120}
+VM_MEM=${VM_MEM:-2G}
+VM_SMP=${VM_SMP:-2}
+MMAPDEMO_PARAMS=${MMAPDEMO_PARAMS:-}
+VERBOSE=${VERBOSE:-}
+
+# Time the guest gets for booting and the final report, out of VM_TIMEOUT.
+BOOT_ALLOWANCE=60
+HOST_DEPS=(qemu-system-x86 busybox-static kmod dash bash cpio gzip xz-utils binutils gcc make
+	libc6-dev linux-image-amd64 linux-headers-amd64 linux-source-6.1)
+BADNESS='BUG:|WARNING:|Oops|Call Trace:|RIP:|Kernel panic|general protection fault|kernel BUG at|soft lockup|detected stalls|blocked for more than|refcount_t:|list_add corruption|UBSAN:|KASAN:|Bad page|Bad rss-counter'
+# Badness that TCG on a loaded host can cause without a bug.
+STALLS='soft lockup|detected stalls'
+# Lines that are only part of some other report (a stall dumps stacks too).
+GENERIC='Call Trace:|RIP:'
+
+# ---------------------------------------------------------------- build
+
+build_module() {
+	log "building mmapdemo.ko for $KVER"
+	run_logged "$VM/module.log" make -C "$TOP" module KVER="$KVER" \
+		KDIR="/lib/modules/$KVER/build" || die "module build failed (log: $VM/module.log)"
+	grep -iE 'warning:|error:' "$VM/module.log" || true
+	local vermagic
+	vermagic=$(modinfo -F vermagic "$TOP/mmapdemo.ko")
+	[ "${vermagic%% *}" = "$KVER" ] ||
+		die "mmapdemo.ko has vermagic '$vermagic', not $KVER"
+}
+
+# True if every file in build/bin is statically linked (no ELF interpreter).
+all_static() {
+	local f
+	for f in "$BIN"/*; do
+		[ -f "$f" ] || continue
+		readelf -l "$f" 2>/dev/null | grep -q 'program interpreter' && return 1
+	done
+	return 0
+}
+
+build_userspace() {
+	log "building the static demos and selftests"
+	local force=()
+	all_static || force=(-B) # a plain `make userspace` left dynamic binaries
+	run_logged "$VM/userspace.log" make -C "$TOP" "${force[@]}" userspace STATIC=1 ||
+		die "userspace build failed (log: $VM/userspace.log)"
+	all_static || die "build/bin has dynamically linked programs after STATIC=1"
+}
+
+# ---------------------------------------------------------------- initramfs
+
+# Demo programs to run, "name [args]" per line: userspace/demos.list if it
+# exists (comments and blank lines ignored), else every program in build/bin
+# that is neither *_test nor built from selftests/, alphabetically.
+demo_list() {
+	local list=$TOP/userspace/demos.list name
+	if [ -f "$list" ]; then
+		sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$list" | while read -r name rest; do
+			[ -x "$BIN/$name" ] || die "userspace/demos.list: no program build/bin/$name"
+			echo "$name${rest:+ $rest}"
+		done
+	else
+		for name in $(cd "$BIN" && LC_ALL=C ls); do
+			case $name in *_test) continue ;; esac
+			[ -f "$TOP/selftests/$name.c" ] && continue
+			echo "$name"
+		done
+	fi
+}
+
+# copy_kmod NAME DESTDIR: copy module NAME of the guest kernel (decompressed:
+# busybox insmod may not read .ko.xz/.ko.zst) into the initramfs tree.
+copy_kmod() {
+	local src rel
+	src=$(find "/lib/modules/$KVER/kernel" -name "$1.ko*" -print -quit)
+	if [ -z "$src" ]; then
+		log "warning: no $1 module in /lib/modules/$KVER: a guest panic will not stop QEMU early"
+		return
+	fi
+	rel=${src#/lib/modules/"$KVER"/}
+	rel=${rel%.xz}
+	rel=${rel%.zst}
+	rel=${rel%.gz}
+	mkdir -p "$(dirname "$2/$rel")"
+	case $src in
+	*.xz) xz -dc "$src" >"$2/$rel" ;;
+	*.zst) zstd -qdc "$src" >"$2/$rel" ;;
+	*.gz) gzip -dc "$src" >"$2/$rel" ;;
+	*) cp "$src" "$2/$rel" ;;
+	esac
+}
+
+# copy_with_libs ROOT PROGRAM: copy a dynamically linked program and the
+# libraries it needs into ROOT, at the same paths.
+copy_with_libs() {
+	local f
+	for f in "$2" $(ldd "$2" | grep -o '/[^ ]*'); do
+		mkdir -p "$1$(dirname "$f")"
+		cp -L "$f" "$1$f"
+	done
+}
+
+# Guest timeout for the test script (check) or for each demo: what VM_TIMEOUT
+# leaves after booting; for check the selftests' `settings` timeout= if lower
+# (as the kselftest runner does).
+guest_limit() {
+	local limit=$((VM_TIMEOUT - BOOT_ALLOWANCE)) s
+	[ "$VM_TIMEOUT" -gt 0 ] || limit=86400
+	[ "$limit" -ge 30 ] || limit=30
+	[ "$MODE" = check ] || { echo "$limit"; return; }
+	s=$(sed -n 's/^timeout=\([0-9][0-9]*\)$/\1/p' "$TOP/selftests/settings" 2>/dev/null || true)
+	if [ -n "$s" ] && [ "$s" -lt "$limit" ]; then limit=$s; fi
+	echo "$limit"
+}
+
+write_banner() {
+	cat <<EOF
+
+  mmapdemo VM: kernel $KVER, $ACCEL, $VM_SMP CPUs, $VM_MEM
+  module loaded: insmod /mmapdemo/mmapdemo.ko $MMAPDEMO_PARAMS
+    /dev/mmapdemo                      the device
+    /sys/class/misc/mmapdemo           its sysfs directory
+    /sys/module/mmapdemo/parameters    its module parameters
+    /mmapdemo/bin                      demos and selftest binaries (in PATH)
+    /mmapdemo/selftests                the suite: cd there; ./mmapdemo.sh /mmapdemo/mmapdemo.ko
+                                       (rmmod mmapdemo first: it loads the module itself)
+    rmmod mmapdemo; insmod /mmapdemo/mmapdemo.ko mode=remap pages=16
+    dmesg                              the kernel log
+  Leave with 'exit' or Ctrl-D: the module is unloaded and the VM powers off.
+  Ctrl-A X kills QEMU at once; Ctrl-A C is the QEMU monitor.
+
+EOF
+}
+
+make_initramfs() {
+	log "packing the initramfs"
+	local root=$VM/root f name
+	local kmods=$root/lib/modules/$KVER
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,root,etc} \
+		"$root"/mmapdemo/{bin,selftests} "$kmods/extra"
+
+	readelf -l /bin/busybox | grep -q 'program interpreter' &&
+		die "/bin/busybox is not static: apt-get install busybox-static"
+	# Userland: Debian's own dash (/bin/sh, as on the host), bash (the
+	# interactive shell) and kmod (module tools), busybox applets for the
+	# rest. Not busybox sh: Debian's static busybox runs its own applet for
+	# any command named like one, insmod included, and busybox insmod runs a
+	# failing module init twice (finit_module, then init_module).
+	for f in /bin/dash /bin/bash /bin/kmod; do
+		copy_with_libs "$root" "$f"
+	done
+	ln -s dash "$root/bin/sh"
+	for f in insmod rmmod modinfo modprobe lsmod depmod; do
+		ln -s /bin/kmod "$root/sbin/$f"
+	done
+	cp /bin/busybox "$root/bin/busybox"
+	while read -r f; do
+		[ -e "$root/$f" ] || [ -L "$root/$f" ] || ln -s /bin/busybox "$root/$f"
+	done < <(/bin/busybox --list-full)
+	cp "$SCRIPTS/guest-init.sh" "$root/init"
+	chmod 755 "$root/init"
+
+	# Modules: pvpanic from the guest kernel's own tree, ours in extra/ so
+	# that modprobe/modinfo mmapdemo work too.
+	copy_kmod pvpanic "$kmods"
+	copy_kmod pvpanic-mmio "$kmods"
+	cp "$TOP/mmapdemo.ko" "$root/mmapdemo/mmapdemo.ko"
+	ln -s ../../../../mmapdemo/mmapdemo.ko "$kmods/extra/mmapdemo.ko"
+	for f in modules.builtin modules.builtin.modinfo; do
+		[ ! -f "/lib/modules/$KVER/$f" ] || cp "/lib/modules/$KVER/$f" "$kmods/"
+	done
+	(cd "$kmods" && find kernel extra -name '*.ko' | LC_ALL=C sort >modules.order)
+	depmod -b "$root" "$KVER"
+
+	# Programs, and the suite beside its binaries (kselftest layout).
+	for f in "$BIN"/*; do
+		[ -f "$f" ] && cp "$f" "$root/mmapdemo/bin/"
+	done
+	for f in "$TOP"/selftests/*; do
+		[ -e "$f" ] || continue
+		name=$(basename "$f")
+		case $name in
+		*.c) [ -f "$BIN/${name%.c}" ] && ln -s "../bin/${name%.c}" "$root/mmapdemo/selftests/${name%.c}" ;;
+		*) cp -r "$f" "$root/mmapdemo/selftests/" ;;
+		esac
+	done
+	if [ "$MODE" = check ]; then
+		f=$root/mmapdemo/selftests/mmapdemo.sh
+		[ -f "$f" ] || die "selftests/mmapdemo.sh does not exist"
+		chmod +x "$f"
+		head -n1 "$f" | grep -q '^#! */bin/sh' ||
+			log "warning: selftests/mmapdemo.sh does not start with #!/bin/sh (the guest has busybox sh only)"
+	fi
+	demo_list >"$root/mmapdemo/demos.list"
+	write_banner >"$root/mmapdemo/banner"
+
+	(cd "$root" && find . -print0 | LC_ALL=C sort -z |
+		cpio -o -H newc -R 0:0 --null --quiet) | gzip -1 >"$VM/initramfs.cpio.gz"
+}
+
+# ---------------------------------------------------------------- QEMU
+
+qemu_cmd() {
+	local accel=$ACCEL quiet='loglevel=7'
+	case $accel in
+	tcg | kvm) ;;
+	*) die "ACCEL=$ACCEL: use tcg or kvm" ;;
+	esac
+	[ "$MODE" = shell ] && quiet=quiet
+	local params=${MMAPDEMO_PARAMS// /,}
+	# shellcheck disable=SC2054 # QEMU options are comma-separated
+	QEMU=(qemu-system-x86_64 -machine "q35,accel=$accel" -cpu max
+		-smp "$VM_SMP" -m "$VM_MEM" -nodefaults -no-user-config -display none -no-reboot
+		-kernel "/boot/vmlinuz-$KVER" -initrd "$VM/initramfs.cpio.gz"
+		-append "console=ttyS0 $quiet panic=-1 oops=panic printk.devkmsg=on rdinit=/init mmapdemo_vm.run=$MODE mmapdemo_vm.timeout=$(guest_limit)${params:+ mmapdemo_vm.params=$params}"
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04
+		-device pvpanic -action panic=exit-failure)
+	if [ "$MODE" = shell ]; then
+		# ttyS0 and the QEMU monitor on the terminal (Ctrl-A X quits),
+		# also logged; Ctrl-C goes to the guest.
+		# shellcheck disable=SC2054
+		QEMU+=(-chardev "stdio,id=con,mux=on,signal=off,logfile=$CONSOLE"
+			-serial chardev:con -mon chardev=con,mode=readline)
+	else
+		QEMU+=(-serial "file:$CONSOLE")
+	fi
+	QEMU+=(-serial "file:$RESULTS")
+}
+
+# stream QEMU_PID: print the guest's ttyS1 output as it arrives (results only
+# in check mode unless VERBOSE), until QEMU exits.
+stream() {
+	local line in_dmesg='' show='^(MMAPDEMO-|(# )*((not )?ok |Bail out!|1\.\.[0-9]))'
+	if [ "$MODE" != check ] || [ -n "$VERBOSE" ]; then show=''; fi
+	# grep first: a test can print a lot, and this loop is slow.
+	tail -n +1 --pid="$1" -f "$RESULTS" 2>/dev/null | grep --line-buffered -E "$show" |
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		case $line in
+		MMAPDEMO-BOOTED*)
+			log "guest booted (kernel ${line#MMAPDEMO-BOOTED }) after $(since "$BOOT_T0") s" ;;
+		MMAPDEMO-DMESG-BEGIN) in_dmesg=1 ;;
+		MMAPDEMO-DMESG-END) in_dmesg='' ;;
+		MMAPDEMO-RESULT*) log "guest finished: status ${line#MMAPDEMO-RESULT }" ;;
+		MMAPDEMO-GUEST-TIMEOUT*)
+			line=${line#MMAPDEMO-GUEST-TIMEOUT }
+			log "guest timeout: ${line#* } killed after ${line%% *} s"
+			;;
+		MMAPDEMO-*) ;;
+		*)
+			[ -z "$in_dmesg" ] || continue
+			printf '%s\n' "$line"
+			;;
+		esac
+	done
+}
+
+# Seconds since an elapsed() mark.
+since() { awk -v a="$1" -v b="$(elapsed)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# boot_watchdog QEMU_PID: stop QEMU when no boot marker came in BOOT_TIMEOUT.
+boot_watchdog() {
+	local i
+	for ((i = 0; i < BOOT_TIMEOUT; i++)); do
+		sleep 1
+		kill -0 "$1" 2>/dev/null || return 0
+		grep -q '^MMAPDEMO-BOOTED' "$RESULTS" && return 0
+	done
+	log "no boot marker after $BOOT_TIMEOUT s: stopping QEMU"
+	kill -TERM "$1" 2>/dev/null || true
+}
+
+# Background jobs of this script, stopped on any exit (Ctrl-C included).
+JOBS=()
+cleanup() {
+	local p
+	for p in "${JOBS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# boot_vm: one QEMU run; sets QEMU_RC.
+boot_vm() {
+	: >"$CONSOLE"
+	: >"$RESULTS"
+	BOOT_T0=$(elapsed)
+	QEMU_RC=0
+	if [ "$MODE" = shell ]; then
+		log "booting (shell on this terminal)"
+		"${QEMU[@]}" || QEMU_RC=$?
+		# QEMU may leave the terminal raw and stdin non-blocking.
+		if [ -t 0 ]; then
+			stty sane || true
+			perl -MFcntl -e 'fcntl(STDIN, F_SETFL, fcntl(STDIN, F_GETFL, 0) & ~O_NONBLOCK)' || true
+		fi
+		return
+	fi
+	log "booting $KVER ($ACCEL, timeout ${VM_TIMEOUT}s): console in ${CONSOLE#"$TOP"/}"
+	timeout -k 10 "$VM_TIMEOUT" "${QEMU[@]}" </dev/null &
+	local qpid=$!
+	stream "$qpid" &
+	local spid=$!
+	boot_watchdog "$qpid" &
+	local wpid=$!
+	JOBS=("$qpid" "$spid" "$wpid")
+	wait "$qpid" || QEMU_RC=$?
+	wait "$spid" || true
+	kill "$wpid" 2>/dev/null || true
+	wait "$wpid" 2>/dev/null || true
+	JOBS=()
+	echo "$QEMU_RC" >"$VM/qemu-exit"
+	log "QEMU exited with status $QEMU_RC after $(since "$BOOT_T0") s"
+}
+
+booted() { grep -q '^MMAPDEMO-BOOTED' "$RESULTS"; }
+
+# ---------------------------------------------------------------- verdict
+
+# The guest's dmesg dump (between its markers in results.tap).
+guest_dmesg() { sed -n '/^MMAPDEMO-DMESG-BEGIN/,/^MMAPDEMO-DMESG-END/p' "$RESULTS"; }
+
+# The last value of marker $1 in results.tap.
+marker() { sed -n "s/^$1 //p" "$RESULTS" | tail -n1 | tr -d '\r'; }
+
+# Taint flag letters of a /proc/sys/kernel/tainted value.
+taint_letters() {
+	local letters=PFSRMBUDAWCIOELKXT i out=
+	for ((i = 0; i < ${#letters}; i++)); do
+		(($1 >> i & 1)) && out+=${letters:i:1}
+	done
+	echo "$out"
+}
+
+# splat FILE: the first kernel report in FILE, from its first line.
+splat() {
+	awk -v re="$BADNESS" '
+		!start && $0 ~ re { start = 1 }
+		start && n++ < 60 { print "  | " $0 }
+		start && /---\[ end (trace|Kernel panic)/ { exit }' "$1"
+}
+
+# tap_part: the guest's output before its dmesg dump, markers left out.
+tap_part() { sed -n '/^MMAPDEMO-DMESG-BEGIN/q; /^MMAPDEMO-/d; p' "$RESULTS"; }
+
+# where_stopped: the test running when the run stopped (its "#  RUN" line
+# with no result after it), else the last result line.
+where_stopped() {
+	tap_part | awk '
+		/#  RUN / { run = $0; inrun = 1 }
+		/^(# )*(not )?ok / { last = $0; inrun = 0 }
+		END {
+			if (inrun) print "in the test started by: " run
+			else if (last != "") print "after: " last
+			else print "before any result"
+		}'
+}
+
+# show_failures: each failing test result with the lines since the result
+# before it (for the harness: from its "#  RUN" line; repeated lines
+# collapsed); a failing wrapper of an already shown failure is one line.
+show_failures() {
+	tap_part | awk '
+		function add(line) {
+			if (n > 0 && line == buf[n - 1]) { rep[n - 1]++; return }
+			if (n == 40) return
+			buf[n] = line; rep[n++] = 0
+		}
+		{ add($0); body = $0; d = 0 }
+		{ while (substr(body, 1, 2) == "# ") { body = substr(body, 3); d++ } }
+		body ~ /^not ok / && shown[d] { print "  (wrapper) " $0 }
+		body ~ /^not ok / && !shown[d] {
+			print "---- failed:"
+			for (i = 0; i < n; i++) {
+				print "  " buf[i]
+				if (rep[i]) print "  ... the line above " rep[i] " more times"
+			}
+			if (n == 40 && buf[n - 1] != $0) print "  ...\n  " $0
+			for (k = 0; k < d; k++) shown[k] = 1
+			n = 0
+		}
+		body ~ /^(not )?ok / { shown[d] = 0; n = 0 }'
+}
+
+FAIL=()
+fail() { FAIL+=("$*"); }
+
+judge() {
+	local status taint gto expect
+	local passed=0 failed=0 skipped=0 kind what
+
+	if [ "$MODE" = shell ] && [ -z "$(marker MMAPDEMO-RESULT)" ]; then
+		log "shell: QEMU stopped before the guest's final report (Ctrl-A X?): nothing to judge"
+		return 0
+	fi
+	if ! booted; then
+		fail "infrastructure failure: the guest never booted (no boot marker, 2 tries, QEMU exit $QEMU_RC)"
+		[ "$ACCEL" != kvm ] || fail "ACCEL=kvm: KVM fails on some hosts (nested virtualisation); run without ACCEL= for TCG"
+		echo "---- last lines of ${CONSOLE#"$TOP"/}:"
+		tail -n 30 "$CONSOLE"
+	fi
+	status=$(marker MMAPDEMO-RESULT)
+	taint=$(marker MMAPDEMO-TAINT)
+	gto=$(marker MMAPDEMO-GUEST-TIMEOUT)
+
+	if booted; then
+		if [ "$QEMU_RC" -eq 124 ] || [ "$QEMU_RC" -eq 137 ]; then
+			fail "timeout after $VM_TIMEOUT s (VM_TIMEOUT); $(where_stopped)"
+		elif [ -z "$status" ] && [ "$QEMU_RC" -eq 1 ]; then
+			fail "guest kernel panicked (pvpanic: QEMU exit 1); $(where_stopped)"
+		elif [ -z "$status" ]; then
+			fail "the guest stopped without reporting a result (QEMU exit $QEMU_RC)"
+		fi
+	fi
+	if [ -n "$status" ]; then
+		expect=$(((2 * status + 1) & 255))
+		if [ -n "$gto" ]; then
+			fail "guest timeout: ${gto#* } killed after ${gto%% *} s; $(where_stopped)"
+		elif [ "$status" -ne 0 ]; then
+			case $MODE in
+			check) fail "selftests/mmapdemo.sh exited with status $status" ;;
+			*) fail "the guest reported status $status (see the output above)" ;;
+			esac
+		fi
+		[ "$QEMU_RC" -eq "$expect" ] ||
+			fail "QEMU exit status $QEMU_RC does not match the guest's status $status (expected $expect)"
+	fi
+	if [ -n "$taint" ] && [ "$taint" -ne 0 ]; then
+		fail "kernel tainted: $taint ($(taint_letters "$taint"), O and E masked)"
+	fi
+
+	# Kernel reports, in the console log and in the guest's dmesg.
+	local bad primary headline
+	bad=$({ cat "$CONSOLE"; guest_dmesg; } | grep -E "$BADNESS" || true)
+	if [ -n "$bad" ]; then
+		primary=$(grep -vE "$STALLS|$GENERIC" <<<"$bad" || true)
+		if [ -n "$primary" ]; then
+			kind="kernel report (BUG/WARNING/Oops...)"
+			headline=$primary
+		elif grep -qE "$STALLS" <<<"$bad"; then
+			kind="soft lockup / RCU stall (possibly TCG slowness on a loaded host, not necessarily a bug)"
+			headline=$(grep -E "$STALLS" <<<"$bad")
+		else
+			kind="kernel stack dump"
+			headline=$bad
+		fi
+		fail "$kind: $(head -n1 <<<"$headline" | sed 's/^.*\] //')"
+		echo "---- kernel report:"
+		if grep -qE "$BADNESS" "$CONSOLE"; then splat "$CONSOLE"; else splat <(guest_dmesg); fi
+	fi
+
+	if [ "$MODE" = check ] && booted; then
+		while read -r kind what; do
+			case $kind in
+			counts) read -r passed failed skipped <<<"$what" ;;
+			problem) fail "TAP: $what" ;;
+			esac
+		done < <(awk -f "$SCRIPTS/tap-summary.awk" "$RESULTS")
+		[ "$failed" -eq 0 ] || show_failures
+	fi
+
+	if [ "${#FAIL[@]}" -eq 0 ]; then
+		log "$MODE: PASS"
+	else
+		log "$MODE: FAIL"
+		printf '  - %s\n' "${FAIL[@]}"
+		echo "  full logs: ${CONSOLE#"$TOP"/} (kernel console), ${RESULTS#"$TOP"/} (guest output)"
+	fi
+	[ "$MODE" != check ] || echo "check: $passed passed, $failed failed, $skipped skipped"
+	[ "${#FAIL[@]}" -eq 0 ]
+}
+
+# ---------------------------------------------------------------- main
+
+if [ "${2:-}" = --judge ]; then
+	# Judge the last run again, from build/vm (for working on this script).
+	QEMU_RC=$(cat "$VM/qemu-exit")
+	judge
+	exit
+fi
+log "$MODE: installing what is missing"
+"$SCRIPTS/deps.sh" "${HOST_DEPS[@]}"
+KVER=$(pick_kver)
+mkdir -p "$VM"
+build_module
+build_userspace
+make_initramfs
+qemu_cmd
+
+boot_vm
+if [ "$MODE" != shell ] && ! booted; then
+	log "infrastructure failure: no boot marker (QEMU exit $QEMU_RC); retrying the boot once"
+	tail -n 15 "$CONSOLE" | sed 's/^/  | /'
+	boot_vm
+fi
+judge

@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libmmapdemo: helpers shared by the demos and the selftests.
+ * See libmmapdemo.h for what each function returns.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "libmmapdemo.h"
+
+int mmapdemo_open(int flags)
+{
+	return open(MMAPDEMO_DEV_PATH, flags | O_CLOEXEC);
+}
+
+int mmapdemo_get_info(int fd, struct mmapdemo_info *info)
+{
+	return ioctl(fd, MMAPDEMO_IOC_GET_INFO, info);
+}
+
+int mmapdemo_get_stats(int fd, struct mmapdemo_stats *stats)
+{
+	return ioctl(fd, MMAPDEMO_IOC_GET_STATS, stats);
+}
+
+int mmapdemo_reset_stats(int fd)
+{
+	return ioctl(fd, MMAPDEMO_IOC_RESET_STATS);
+}
+
+int mmapdemo_set_mode(int fd, uint64_t mode, uint64_t flags)
+{
+	struct mmapdemo_mode m = { .mode = mode, .flags = flags };
+
+	return ioctl(fd, MMAPDEMO_IOC_SET_MODE, &m);
+}
+
+int mmapdemo_get_pfn(int fd, uint64_t index, uint64_t *pfn)
+{
+	struct mmapdemo_pfn p = { .index = index };
+
+	if (ioctl(fd, MMAPDEMO_IOC_GET_PFN, &p))
+		return -1;
+	*pfn = p.pfn;
+	return 0;
+}
+
+static const char *const mode_names[MMAPDEMO_NR_MODES] = {
+	[MMAPDEMO_MODE_FAULT] = MMAPDEMO_MODE_NAME_FAULT,
+	[MMAPDEMO_MODE_REMAP] = MMAPDEMO_MODE_NAME_REMAP,
+};
+
+const char *mmapdemo_mode_name(uint64_t mode)
+{
+	return mode < MMAPDEMO_NR_MODES ? mode_names[mode] : NULL;
+}
+
+int mmapdemo_mode_parse(const char *name, uint64_t *mode)
+{
+	uint64_t m;
+
+	for (m = 0; m < MMAPDEMO_NR_MODES; m++) {
+		if (!strcmp(name, mode_names[m])) {
+			*mode = m;
+			return 0;
+		}
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+size_t mmapdemo_page_size(void)
+{
+	static size_t page_size;
+
+	if (!page_size)
+		page_size = (size_t)sysconf(_SC_PAGESIZE);
+	return page_size;
+}
+
+ssize_t mmapdemo_sysfs_read(const char *name, char *buf, size_t size)
+{
+	char path[256];
+	ssize_t n, len = 0;
+	int fd;
+
+	if (!size) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", MMAPDEMO_SYSFS_DIR, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while ((size_t)len < size - 1) {
+		n = read(fd, buf + len, size - 1 - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return -1;
+		}
+		if (!n)
+			break;
+		len += n;
+	}
+	buf[len] = '\0';
+	close(fd);
+	return len;
+}
+
+int mmapdemo_sysfs_u64(const char *name, uint64_t *val)
+{
+	char buf[64], *end;
+	ssize_t len;
+
+	len = mmapdemo_sysfs_read(name, buf, sizeof(buf));
+	if (len < 0)
+		return -1;
+	/* Exactly digits and one newline. */
+	if (len < 2 || buf[len - 1] != '\n' || buf[0] < '0' || buf[0] > '9') {
+		errno = EINVAL;
+		return -1;
+	}
+	errno = 0;
+	*val = strtoull(buf, &end, 10);
+	if (errno || end != buf + len - 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+static int pagemap_fd(void)
+{
+	static int fd = -1;
+
+	if (fd < 0)
+		fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	return fd;
+}
+
+static void pagemap_decode(uint64_t raw, struct mmapdemo_pagemap *pm)
+{
+	pm->raw = raw;
+	pm->present = raw & MMAPDEMO_PM_PRESENT;
+	pm->file = raw & MMAPDEMO_PM_FILE;
+	pm->exclusive = raw & MMAPDEMO_PM_EXCLUSIVE;
+	pm->pfn = pm->present ? raw & MMAPDEMO_PM_PFN_MASK : 0;
+}
+
+/* Read the pagemap entries of @pages pages from @addr into @raw. */
+static int pagemap_read(const void *addr, size_t pages, uint64_t *raw)
+{
+	off_t off = (off_t)((uintptr_t)addr / mmapdemo_page_size()) * 8;
+	size_t want = pages * 8, got = 0;
+	int fd = pagemap_fd();
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	while (got < want) {
+		n = pread(fd, (char *)raw + got, want - got, off + (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (!n)
+				errno = EIO;
+			return -1;
+		}
+		got += n;
+	}
+	return 0;
+}
+
+int mmapdemo_pagemap(const void *addr, struct mmapdemo_pagemap *pm)
+{
+	uint64_t raw;
+
+	if (pagemap_read(addr, 1, &raw))
+		return -1;
+	pagemap_decode(raw, pm);
+	return 0;
+}
+
+long mmapdemo_pagemap_present(const void *addr, size_t pages)
+{
+	uint64_t raw[512];
+	size_t page_size = mmapdemo_page_size();
+	long present = 0;
+	size_t i, n;
+
+	while (pages) {
+		n = pages < 512 ? pages : 512;
+		if (pagemap_read(addr, n, raw))
+			return -1;
+		for (i = 0; i < n; i++)
+			present += !!(raw[i] & MMAPDEMO_PM_PRESENT);
+		addr = (const char *)addr + n * page_size;
+		pages -= n;
+	}
+	return present;
+}
+
+long mmapdemo_mincore_count(void *addr, size_t pages)
+{
+	unsigned char *vec;
+	long count = 0;
+	size_t i;
+
+	vec = malloc(pages ? pages : 1);
+	if (!vec)
+		return -1;
+	if (mincore(addr, pages * mmapdemo_page_size(), vec)) {
+		free(vec);
+		return -1;
+	}
+	for (i = 0; i < pages; i++)
+		count += vec[i] & 1;
+	free(vec);
+	return count;
+}
+
+/*
+ * Static, not on the stack: after fork() every private page is shared
+ * copy-on-write with the parent, so the first store into a fresh stack or
+ * data page would itself count as a minor fault. Warmed up before use.
+ */
+static struct rusage minflt_usage;
+
+long mmapdemo_minflt(void)
+{
+	if (getrusage(RUSAGE_THREAD, &minflt_usage))
+		return -1;
+	return minflt_usage.ru_minflt;
+}
+
+static void __attribute__((noinline))
+touch_pages(volatile unsigned char *p, size_t count, size_t step, int value)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++, p += step) {
+		if (value < 0)
+			(void)*p;
+		else
+			*p = (unsigned char)value;
+	}
+}
+
+long mmapdemo_touch(void *addr, size_t count, size_t stride, int value)
+{
+	size_t step = (stride ? stride : 1) * mmapdemo_page_size();
+	long before, after;
+
+	/* Fault in this code, touch_pages() and the rusage buffer first. */
+	if (mmapdemo_minflt() < 0)
+		return -1;
+	touch_pages(addr, 0, step, value);
+	before = mmapdemo_minflt();
+	touch_pages(addr, count, step, value);
+	after = mmapdemo_minflt();
+	if (before < 0 || after < 0)
+		return -1;
+	return after - before;
+}
+
+/* Call fn(line, arg) for every line of a /proc file until it returns != 0. */
+static int for_each_line(const char *path, int (*fn)(char *line, void *arg), void *arg)
+{
+	char line[1024];
+	int ret = 0;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (!ret && fgets(line, sizeof(line), f))
+		ret = fn(line, arg);
+	fclose(f);
+	return ret;
+}
+
+/* Whether a maps/smaps line is the header of the VMA holding addr. */
+static int vma_header_holds(const char *line, uintptr_t addr)
+{
+	unsigned long start, end;
+	char c;
+
+	/* Header: "start-end perms ..."; field lines start with "Name:". */
+	if (sscanf(line, "%lx-%lx %c", &start, &end, &c) != 3)
+		return -1;
+	return addr >= start && addr < end;
+}
+
+struct maps_query {
+	uintptr_t addr;
+	char *buf;
+	size_t size;
+	const char *field;	/* smaps field name, NULL for the maps line */
+	int in_vma;		/* smaps: inside the block of addr */
+	long kb;
+	int found;
+};
+
+static int maps_line_cb(char *line, void *arg)
+{
+	struct maps_query *q = arg;
+
+	if (vma_header_holds(line, q->addr) != 1)
+		return 0;
+	line[strcspn(line, "\n")] = '\0';
+	snprintf(q->buf, q->size, "%s", line);
+	q->found = 1;
+	return 1;
+}
+
+int mmapdemo_maps_line(const void *addr, char *buf, size_t size)
+{
+	struct maps_query q = { .addr = (uintptr_t)addr, .buf = buf, .size = size };
+
+	if (for_each_line("/proc/self/maps", maps_line_cb, &q) < 0)
+		return -1;
+	if (!q.found) {
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
+static int smaps_cb(char *line, void *arg)
+{
+	struct maps_query *q = arg;
+	size_t flen = strlen(q->field);
+	int hdr = vma_header_holds(line, q->addr);
+	char *val;
+
+	if (hdr >= 0) {			/* a new VMA starts */
+		if (q->in_vma)
+			return 1;	/* field not in the block of addr */
+		q->in_vma = hdr;
+		return 0;
+	}
+	if (!q->in_vma || strncmp(line, q->field, flen) || line[flen] != ':')
+		return 0;
+	val = line + flen + 1;
+	val += strspn(val, " \t");
+	val[strcspn(val, "\n")] = '\0';
+	if (q->buf) {
+		snprintf(q->buf, q->size, "%s", val);
+	} else {
+		char *end;
+
+		q->kb = strtol(val, &end, 10);
+		if (end == val || strcmp(end, " kB"))
+			return 1;
+	}
+	q->found = 1;
+	return 1;
+}
+
+long mmapdemo_smaps_kb(const void *addr, const char *field)
+{
+	struct maps_query q = { .addr = (uintptr_t)addr, .field = field };
+
+	if (for_each_line("/proc/self/smaps", smaps_cb, &q) < 0)
+		return -1;
+	if (!q.found) {
+		errno = ENOENT;
+		return -1;
+	}
+	return q.kb;
+}
+
+int mmapdemo_smaps_vmflags(const void *addr, char *buf, size_t size)
+{
+	struct maps_query q = {
+		.addr = (uintptr_t)addr, .buf = buf, .size = size, .field = "VmFlags",
+	};
+
+	if (for_each_line("/proc/self/smaps", smaps_cb, &q) < 0)
+		return -1;
+	if (!q.found) {
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
+bool mmapdemo_vmflag(const char *vmflags, const char *flag)
+{
+	size_t len = strlen(flag);
+	const char *p = vmflags;
+
+	while ((p = strstr(p, flag))) {
+		if ((p == vmflags || p[-1] == ' ') && (p[len] == ' ' || !p[len]))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+bool mmapdemo_is_pfnmap(const void *addr)
+{
+	char flags[256];
+
+	return !mmapdemo_smaps_vmflags(addr, flags, sizeof(flags)) &&
+	       mmapdemo_vmflag(flags, "pf");
+}
+
+char mmapdemo_page_state(int fd, const void *addr, uint64_t index)
+{
+	struct mmapdemo_pagemap pm;
+	uint64_t dev_pfn;
+
+	if (mmapdemo_pagemap(addr, &pm))
+		return '?';
+	if (!pm.present)
+		return '.';
+	/* With CAP_SYS_ADMIN pagemap shows PFNs: compare with the device's. */
+	if (pm.pfn && fd >= 0 && !mmapdemo_get_pfn(fd, index, &dev_pfn)) {
+		if (pm.pfn == dev_pfn)
+			return pm.file ? 'S' : '?';
+		return pm.file ? '?' : 'P';
+	}
+	return pm.file ? 'S' : 'P';
+}
+
+int mmapdemo_print_grid(FILE *out, int fd, const void *addr, size_t pages,
+			uint64_t first_index)
+{
+	size_t page_size = mmapdemo_page_size();
+	size_t i;
+
+	if (mmapdemo_is_pfnmap(addr)) {
+		fprintf(out,
+			"  (no grid: a VM_PFNMAP mapping is invisible to pagemap and mincore,\n"
+			"   which report every page as not present although remap_pfn_range()\n"
+			"   filled all %zu PTEs at mmap(); trust the device counters and minflt)\n",
+			pages);
+		return 1;
+	}
+	for (i = 0; i < pages; i++) {
+		if (i % 64 == 0)
+			fprintf(out, "%s  page %6" PRIu64 " ", i ? "\n" : "",
+				first_index + i);
+		fputc(mmapdemo_page_state(fd, (const char *)addr + i * page_size,
+					  first_index + i), out);
+	}
+	fprintf(out, "\n  (. not present, S device page, P private copy)\n");
+	return 0;
+}
+
+void mmapdemo_print_info(FILE *out, const struct mmapdemo_info *info)
+{
+	const char *name = mmapdemo_mode_name(info->mode);
+
+	fprintf(out,
+		"  size %llu bytes = %llu pages of %llu bytes, %s, this file maps in mode %s\n",
+		(unsigned long long)info->size, (unsigned long long)info->pages,
+		(unsigned long long)info->page_size,
+		info->flags & MMAPDEMO_INFO_CONTIGUOUS ?
+		"physically contiguous" : "not physically contiguous",
+		name ? name : "?");
+}
+
+void mmapdemo_print_stats(FILE *out, const struct mmapdemo_stats *st)
+{
+	fprintf(out,
+		"  faults %llu, sigbus %llu, mmaps %llu, vma_opens %llu, vma_closes %llu;"
+		" now %llu vmas over %llu pages\n",
+		(unsigned long long)st->faults, (unsigned long long)st->sigbus,
+		(unsigned long long)st->mmaps, (unsigned long long)st->vma_opens,
+		(unsigned long long)st->vma_closes, (unsigned long long)st->vmas,
+		(unsigned long long)st->mapped_pages);
+}
