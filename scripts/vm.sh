@@ -245,6 +245,9 @@ make_initramfs() {
 
 # ---------------------------------------------------------------- QEMU
 
+# Kernel command line: init_on_alloc=0 (Debian defaults to 1) so that the
+# page allocator does not zero pages for the module: buffer_zero_filled
+# then proves that mmapdemo zeroes its buffer itself.
 qemu_cmd() {
 	local accel=$ACCEL quiet='loglevel=7'
 	case $accel in
@@ -257,7 +260,7 @@ qemu_cmd() {
 	QEMU=(qemu-system-x86_64 -machine "q35,accel=$accel" -cpu max
 		-smp "$VM_SMP" -m "$VM_MEM" -nodefaults -no-user-config -display none -no-reboot
 		-kernel "/boot/vmlinuz-$KVER" -initrd "$VM/initramfs.cpio.gz"
-		-append "console=ttyS0 $quiet panic=-1 oops=panic printk.devkmsg=on rdinit=/init mmapdemo_vm.run=$MODE mmapdemo_vm.timeout=$(guest_limit)${params:+ mmapdemo_vm.params=$params}"
+		-append "console=ttyS0 $quiet panic=-1 oops=panic printk.devkmsg=on init_on_alloc=0 rdinit=/init mmapdemo_vm.run=$MODE mmapdemo_vm.timeout=$(guest_limit)${params:+ mmapdemo_vm.params=$params}"
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04
 		-device pvpanic -action panic=exit-failure)
 	if [ "$MODE" = shell ]; then

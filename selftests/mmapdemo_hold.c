@@ -3,11 +3,18 @@
  * mmapdemo_hold: a helper of mmapdemo.sh, not a test.
  *
  *   mmapdemo_hold --hold [PAGES]
+ *   mmapdemo_hold --dirty MIB
  *
  * Maps PAGES (default 1) pages of /dev/mmapdemo MAP_SHARED, closes the
  * file, touches the pages, prints "ready" and sleeps until SIGTERM, on
  * which it exits 0: meanwhile the module is held by the mapping alone
  * (rmmod must fail).
+ *
+ * --dirty fills MIB MiB of anonymous memory with a non-zero pattern and
+ * exits: the pages go back to the page allocator with that content (with
+ * init_on_free=0), so a module loaded next that forgot __GFP_ZERO hands
+ * out visibly stale memory (mmapdemo.sh runs it before each load; the
+ * test VM boots with init_on_alloc=0 for the same reason).
  *
  * Without arguments (e.g. run by a runner that runs every program) it
  * reports a kselftest SKIP and exits 4 at once.
@@ -39,13 +46,31 @@ int main(int argc, char **argv)
 		printf("1..0 # SKIP mmapdemo_hold is a helper of mmapdemo.sh (--hold [PAGES])\n");
 		return 4;
 	}
+	if (!strcmp(argv[1], "--dirty") && argc == 3) {
+		char *end;
+		size_t mib = strtoul(argv[2], &end, 0);
+
+		if (*end || !mib) {
+			fprintf(stderr, "mmapdemo_hold: bad MIB '%s' (a positive number)\n", argv[2]);
+			return 1;
+		}
+		m = mmap(NULL, mib << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED) {
+			fprintf(stderr, "mmapdemo_hold: mmap %zu MiB: %s\n", mib, strerror(errno));
+			return 1;
+		}
+		memset(m, 0xa5, mib << 20);
+		return 0;
+	}
 	if (strcmp(argv[1], "--hold")) {
 		FILE *out = strcmp(argv[1], "--help") ? stderr : stdout;
 
-		fprintf(out, "usage: mmapdemo_hold --hold [PAGES]\n"
+		fprintf(out, "usage: mmapdemo_hold --hold [PAGES] | --dirty MIB\n"
 			"Maps PAGES (default 1) pages of %s MAP_SHARED, closes the file,\n"
 			"touches the pages, prints \"ready\" and sleeps until SIGTERM (exit 0).\n"
-			"A helper of selftests/mmapdemo.sh: the mapping alone holds the module.\n",
+			"A helper of selftests/mmapdemo.sh: the mapping alone holds the module.\n"
+			"--dirty: fill MIB MiB of memory with 0xa5 and exit, so that the next\n"
+			"page allocations get stale (non-zero) pages.\n",
 			MMAPDEMO_DEV_PATH);
 		return out == stdout ? 0 : 1;
 	}

@@ -138,12 +138,24 @@ int mmapdemo_sysfs_u64(const char *name, uint64_t *val)
 	return 0;
 }
 
+/*
+ * /proc/self/pagemap, kept open. "self" is resolved when the file is
+ * opened: after fork() the inherited descriptor still reads the parent's
+ * page tables, so a process that is not the opener opens its own.
+ */
 static int pagemap_fd(void)
 {
 	static int fd = -1;
+	static pid_t owner;
 
-	if (fd < 0)
+	if (fd >= 0 && owner != getpid()) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
 		fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+		owner = getpid();
+	}
 	return fd;
 }
 
