@@ -96,8 +96,12 @@ check)
 demo)
 	load_module
 	# demos.list: "program [args...]" per line, in order (made by vm.sh).
+	ndemos=$(wc -l </mmapdemo/demos.list)
+	i=0
 	while read -r prog args; do
-		res "==== $prog${args:+ $args}"
+		i=$((i + 1))
+		res ""
+		res "==== demo $i of $ndemos: $prog${args:+ $args}"
 		# shellcheck disable=SC2086 # $args is a list of words
 		guarded "$limit" "/mmapdemo/bin/$prog" $args
 		if [ "$rc" -ne 0 ]; then

@@ -5,8 +5,9 @@
 #
 # Loads and unloads the module itself: refused parameters, then
 # mmapdemo_test once per configuration (mode x pages), rmmod while a
-# mapping is held, load/unload cycles checked for leaks, and finally the
-# kernel log. POSIX sh with busybox applets (dash or busybox sh; kmod's or
+# mapping is held, load/unload cycles checked for leaks, every demo of
+# demos.list as a smoke test (exit 0 and the key lines of demos.expect),
+# and finally the kernel log. POSIX sh with busybox applets (dash or busybox sh; kmod's or
 # busybox's insmod/rmmod/modinfo), as in the test VM.
 #
 # Output: TAP 13 with a plan. mmapdemo_test's own TAP is nested with "# "
@@ -103,8 +104,21 @@ result() {
 
 nconfigs=0
 for c in $CONFIGS; do nconfigs=$((nconfigs + 1)); done
+# The demos: demos.list beside the binaries (VM) or in userspace/ (tree).
+demos_list=
+for c in "$here/../demos.list" "$here/../userspace/demos.list"; do
+	[ -f "$c" ] && { demos_list=$c; break; }
+done
+expect=$here/demos.expect
+# "program [args]" per line, comments and blank lines dropped.
+if [ -n "$demos_list" ]; then
+	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$demos_list" >"$tmp/demos"
+else
+	: >"$tmp/demos"
+fi
+ndemos=$(wc -l <"$tmp/demos")
 echo "TAP version 13"
-echo "1..$((4 + 4 * nconfigs + 4 + 1 + 1))"
+echo "1..$((4 + 4 * nconfigs + 4 + 1 + ndemos + 1))"
 
 # ---- the kernel log ---------------------------------------------------------
 
@@ -233,10 +247,20 @@ run_suite() {
 	rc=$(cat "$tmp/rc")
 }
 
+# dirty PAGES: leave stale non-zero content in free memory (a bit more than
+# PAGES pages, at most 512 MiB), so that buffer_zero_filled can catch a
+# module that hands out stale memory.
+dirty() {
+	mib=$(($1 / 256 + 32))
+	[ "$mib" -le 512 ] || mib=512
+	[ -z "$bin" ] || "$bin/mmapdemo_hold" --dirty "$mib" || diag "mmapdemo_hold --dirty $mib failed"
+}
+
 for c in $CONFIGS; do
 	mode=${c%:*}
 	pages=${c#*:}
 	name="mode=$mode pages=$pages"
+	dirty "$pages"
 	if ! load "mode=$mode" "pages=$pages"; then
 		not_ok "insmod $name"
 		not_ok "sysfs $name # not loaded"
@@ -357,6 +381,45 @@ leak=$((before - after))
 diag "MemFree before $before kB, after $CYCLES cycles $after kB: $leak kB less (threshold $LEAK_KB kB)"
 [ -n "$bad" ] || [ "$leak" -lt "$LEAK_KB" ] || bad="$leak kB of memory lost"
 result "$CYCLES load/map/unload cycles of 65536 pages leak nothing"
+
+# ---- the demos, as smoke tests ----------------------------------------------
+
+# Each demo runs once, as a student would run it: after a plain insmod
+# (module defaults). It must exit 0 (the demos check their own claims and
+# exit 1 on a contradiction) and print every key line demos.expect gives
+# for it ("program ERE" per line), so that the demos cannot rot.
+DEMO_TIMEOUT=120
+if [ "$ndemos" -gt 0 ] && ! load; then
+	diag "insmod with default parameters failed: every demo fails"
+fi
+while read -r prog args; do
+	name="demo $prog${args:+ $args}"
+	bad=
+	if ! loaded; then
+		bad="module not loaded"
+	elif [ -z "$bin" ] || [ ! -x "$bin/$prog" ]; then
+		bad="no program $prog"
+	else
+		to=
+		command -v timeout >/dev/null && to="timeout -s KILL $DEMO_TIMEOUT"
+		# shellcheck disable=SC2086 # $args is a list of words
+		$to "$bin/$prog" $args </dev/null >"$tmp/demo.out" 2>&1
+		rc=$?
+		[ "$rc" -eq 0 ] || bad="exit status $rc"
+		keys=0
+		while read -r p re; do
+			[ "$p" = "$prog" ] || continue
+			keys=$((keys + 1))
+			grep -qE -- "$re" "$tmp/demo.out" ||
+				bad="${bad:+$bad; }no line matches '$re'"
+		done <"$expect"
+		[ "$keys" -gt 0 ] || bad="${bad:+$bad; }no key lines for $prog in demos.expect"
+		grep -q '^UNEXPECTED' "$tmp/demo.out" && bad="${bad:+$bad; }it printed UNEXPECTED"
+		[ -z "$bad" ] || tail -n 40 "$tmp/demo.out" | sed "s/^/# $prog: /"
+	fi
+	result "$name"
+done <"$tmp/demos"
+! loaded || rmmod "$MOD" || diag "rmmod after the demos failed"
 
 # ---- the kernel log ---------------------------------------------------------
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -492,4 +493,80 @@ void mmapdemo_print_stats(FILE *out, const struct mmapdemo_stats *st)
 		(unsigned long long)st->mmaps, (unsigned long long)st->vma_opens,
 		(unsigned long long)st->vma_closes, (unsigned long long)st->vmas,
 		(unsigned long long)st->mapped_pages);
+}
+
+int mmapdemo_nr_unexpected;
+
+void mmapdemo_unexpected(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("UNEXPECTED: ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	mmapdemo_nr_unexpected++;
+}
+
+void mmapdemo_print_wrapped(const char *first, const char *text)
+{
+	int indent = (int)strlen(first), col = indent, len;
+
+	fputs(first, stdout);
+	text += strspn(text, " ");
+	while (*text) {
+		len = (int)strcspn(text, " ");
+		if (col > indent && col + 1 + len > 78) {
+			printf("\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
+			putchar(' ');
+			col++;
+		}
+		printf("%.*s", len, text);
+		col += len;
+		text += len;
+		text += strspn(text, " ");
+	}
+	putchar('\n');
+}
+
+void mmapdemo_why(const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	mmapdemo_print_wrapped("  why: ", text);
+}
+
+void mmapdemo_usage_error(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("; try --help\n", stderr);
+	exit(2);
+}
+
+int mmapdemo_demo_open(const char *prog, struct mmapdemo_info *info)
+{
+	int fd = mmapdemo_open(O_RDWR);
+
+	if (fd < 0) {
+		fprintf(stderr, "%s: open %s: %s (is mmapdemo.ko loaded?)\n", prog,
+			MMAPDEMO_DEV_PATH, strerror(errno));
+		exit(1);
+	}
+	if (mmapdemo_get_info(fd, info)) {
+		fprintf(stderr, "%s: MMAPDEMO_IOC_GET_INFO: %s\n", prog, strerror(errno));
+		exit(1);
+	}
+	return fd;
 }

@@ -110,4 +110,27 @@ int mmapdemo_print_grid(FILE *out, int fd, const void *addr, size_t pages,
 void mmapdemo_print_info(FILE *out, const struct mmapdemo_info *info);
 void mmapdemo_print_stats(FILE *out, const struct mmapdemo_stats *stats);
 
+/*
+ * For the demos (userspace/mmapdemo-*.c): the parts of their narration
+ * and error handling that are the same in every one of them.
+ */
+#define MMAPDEMO_PRINTF(f, a)	__attribute__((format(printf, f, a)))
+
+/* Claims of the running process that did not hold (mmapdemo_unexpected()). */
+extern int mmapdemo_nr_unexpected;
+/* "UNEXPECTED: ..." on stdout, counted: the demo exits 1 at the end. */
+void mmapdemo_unexpected(const char *fmt, ...) MMAPDEMO_PRINTF(1, 2);
+/* @text after @first, wrapped at 78 columns and indented under it. */
+void mmapdemo_print_wrapped(const char *first, const char *text);
+/* The closing "  why: ..." sentence of a step, wrapped. */
+void mmapdemo_why(const char *fmt, ...) MMAPDEMO_PRINTF(1, 2);
+/* "PROG: <message>; try --help" on stderr, exit 2. */
+void mmapdemo_usage_error(const char *prog, const char *fmt, ...)
+	MMAPDEMO_PRINTF(2, 3) __attribute__((noreturn));
+/*
+ * Open the device read-write and get its info; on failure say why on
+ * stderr ("is mmapdemo.ko loaded?") and exit 1. Returns the fd.
+ */
+int mmapdemo_demo_open(const char *prog, struct mmapdemo_info *info);
+
 #endif /* LIBMMAPDEMO_H */
