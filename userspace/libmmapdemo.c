@@ -506,6 +506,8 @@ void mmapdemo_unexpected(const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	putchar('\n');
+	/* Seen even if a forked child leaves with _exit() next. */
+	fflush(stdout);
 	mmapdemo_nr_unexpected++;
 }
 

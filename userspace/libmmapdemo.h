@@ -118,7 +118,7 @@ void mmapdemo_print_stats(FILE *out, const struct mmapdemo_stats *stats);
 
 /* Claims of the running process that did not hold (mmapdemo_unexpected()). */
 extern int mmapdemo_nr_unexpected;
-/* "UNEXPECTED: ..." on stdout, counted: the demo exits 1 at the end. */
+/* "UNEXPECTED: ..." on stdout (flushed), counted: the demo exits 1 at the end. */
 void mmapdemo_unexpected(const char *fmt, ...) MMAPDEMO_PRINTF(1, 2);
 /* @text after @first, wrapped at 78 columns and indented under it. */
 void mmapdemo_print_wrapped(const char *first, const char *text);

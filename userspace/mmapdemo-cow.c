@@ -631,9 +631,10 @@ static void step6(uint64_t mode, void *s, void *p, size_t n, struct results *r)
 	step(6, "fork: shared pages are shared, private pages are not",
 	     "fork(); the child writes s page 0 and p page 1,\n"
 	     "         then the parent reads them and writes p page 2");
-	printf("  (p page 0 is still unwritten on purpose: on Debian's 6.1, fork() fails with\n"
-	       "   ENOMEM when the FIRST page of a private VM_PFNMAP mapping is a copy, because\n"
-	       "   x86 PAT reads the VMA's cache mode from that PTE and refuses an anon page)\n");
+	if (remap)
+		printf("  (p page 0 is still unwritten on purpose: on Debian's 6.1, fork() fails with\n"
+		       "   ENOMEM when the FIRST page of a private VM_PFNMAP mapping is a copy, because\n"
+		       "   x86 PAT reads the VMA's cache mode from that PTE and refuses an anon page)\n");
 	if (!remap) {
 		pm = show_pagemap("p", p, 1);
 		p1_pfn = pm.pfn;
@@ -645,6 +646,10 @@ static void step6(uint64_t mode, void *s, void *p, size_t n, struct results *r)
 	pid = fork();
 	if (pid < 0) {
 		mmapdemo_unexpected("fork failed: %s", strerror(errno));
+		close(to_parent[0]);
+		close(to_parent[1]);
+		close(to_child[0]);
+		close(to_child[1]);
 		return;
 	}
 	if (!pid) {
@@ -824,8 +829,11 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":m:p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			if (!strcmp(optarg, "both"))
+			if (!strcmp(optarg, "both")) {
+				do_fault = true;
+				do_remap = true;
 				break;
+			}
 			if (mmapdemo_mode_parse(optarg, &m))
 				mmapdemo_usage_error(PROG, "bad --mode '%s' (fault, remap or both)", optarg);
 			do_fault = m == MMAPDEMO_MODE_FAULT;

@@ -17,9 +17,13 @@
  * Part B: the same exchange over an anonymous MAP_SHARED mapping inherited
  * across fork(), and MAP_PRIVATE|MAP_ANONYMOUS, which does not share.
  *
- * The protocol: ping owns the page. It writes the fields, then publishes
- * IPC_MAGIC with a release store; pong polls for the magic with acquire
- * loads, then says hello by storing its pid. Message k is written (text,
+ * The protocol: ping owns the page. It clears the magic, writes the
+ * fields, then publishes IPC_MAGIC with a release store; pong polls for
+ * the magic with acquire loads and, like a seqlock reader, checks that the
+ * magic and ping's pid did not change while it read the fields (a page
+ * left by an earlier, killed ping may be re-initialised under it). Pong
+ * claims the session with a compare-and-swap of its pid, writes its own
+ * fields, then says hello with a release store. Message k is written (text,
  * sender pid) BEFORE the sender stores seq = k with release; the receiver
  * waits until an acquire load of seq returns k and only THEN reads the
  * text. Without that pairing the reader could see seq = k before the text
@@ -66,9 +70,10 @@ static const char *const role_names[] = { "ping", "pong" };
 struct ipc_page {
 	_Atomic uint32_t magic;		/* IPC_MAGIC: ping initialised the rest */
 	_Atomic uint32_t seq;		/* messages published; nmsgs + 1: last one read */
-	_Atomic uint32_t pong_pid;	/* 0 until pong says hello */
-	uint32_t ping_pid;
-	uint32_t nmsgs;			/* how many messages (ping decides) */
+	_Atomic uint32_t pong_pid;	/* 0 until a pong claims the session */
+	_Atomic uint32_t hello;		/* 1: pong's fields are written */
+	_Atomic uint32_t ping_pid;	/* the session: a new ping, a new pid */
+	_Atomic uint32_t nmsgs;		/* how many messages (ping decides) */
 	uint32_t from_pid;		/* sender of the message in text[] */
 	uint64_t addr[2];		/* where ping / pong map the page */
 	uint64_t pfn[2];		/* their pagemap PFN (0: unknown) */
@@ -366,12 +371,16 @@ static int ping(struct peer *p, uint32_t nmsgs)
 	int ret;
 
 	set_who(PING);
-	/* Invalidate first, so no pong trusts the half-initialised fields. */
-	atomic_store_explicit(&pg->magic, 0, memory_order_release);
+	/*
+	 * Invalidate first, and fence (a seqlock writer), so that a pong that
+	 * sees any field written below also sees the magic cleared.
+	 */
+	atomic_store_explicit(&pg->magic, 0, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
 	atomic_store_explicit(&pg->seq, 0, memory_order_relaxed);
 	atomic_store_explicit(&pg->pong_pid, 0, memory_order_relaxed);
-	pg->ping_pid = (uint32_t)getpid();
-	pg->nmsgs = nmsgs;
+	atomic_store_explicit(&pg->hello, 0, memory_order_relaxed);
+	atomic_store_explicit(&pg->nmsgs, nmsgs, memory_order_relaxed);
 	pg->from_pid = 0;
 	pg->addr[0] = (uintptr_t)pg;
 	pg->addr[1] = 0;
@@ -382,11 +391,13 @@ static int ping(struct peer *p, uint32_t nmsgs)
 	say("initialised the protocol page (seq 0, %" PRIu32 " message%s), publishing the magic",
 	    nmsgs, nmsgs == 1 ? "" : "s");
 	fflush(stdout);
+	/* ping_pid last: a pong that reads this pid also reads the fields above. */
+	atomic_store_explicit(&pg->ping_pid, (uint32_t)getpid(), memory_order_release);
 	atomic_store_explicit(&pg->magic, IPC_MAGIC, memory_order_release);
 
-	/* Wait for pong's hello: its pid in pong_pid. */
+	/* Wait for pong's hello; its fields are written before it. */
 	deadline = deadline_in(p->timeout);
-	while (!(pong_pid = atomic_load_explicit(&pg->pong_pid, memory_order_acquire))) {
+	while (!atomic_load_explicit(&pg->hello, memory_order_acquire)) {
 		if (past(&deadline)) {
 			fprintf(stderr, PROG ": %s timeout: no pong said hello within %d s\n",
 				who, p->timeout);
@@ -395,6 +406,7 @@ static int ping(struct peer *p, uint32_t nmsgs)
 		}
 		nap();
 	}
+	pong_pid = atomic_load_explicit(&pg->pong_pid, memory_order_relaxed);
 	say("pong (pid %" PRIu32 ") said hello; it maps the same page at 0x%" PRIx64 ", I at %p%s",
 	    pong_pid, pg->addr[1], (void *)pg,
 	    pg->addr[1] != (uintptr_t)pg ? "" :
@@ -424,6 +436,7 @@ static int pong(struct peer *p)
 	struct ipc_page *pg = p->pg;
 	struct timespec deadline = deadline_in(p->timeout);
 	uint32_t zero = 0, ping_pid, nmsgs;
+	uint64_t pfn;
 
 	set_who(PONG);
 	/*
@@ -432,9 +445,16 @@ static int pong(struct peer *p)
 	 */
 	for (;;) {
 		if (atomic_load_explicit(&pg->magic, memory_order_acquire) == IPC_MAGIC &&
-		    !atomic_load_explicit(&pg->pong_pid, memory_order_relaxed) &&
-		    alive((pid_t)pg->ping_pid))
-			break;
+		    !atomic_load_explicit(&pg->pong_pid, memory_order_relaxed)) {
+			ping_pid = atomic_load_explicit(&pg->ping_pid, memory_order_acquire);
+			nmsgs = atomic_load_explicit(&pg->nmsgs, memory_order_relaxed);
+			/* Seqlock reader: the session did not change while we read. */
+			atomic_thread_fence(memory_order_acquire);
+			if (atomic_load_explicit(&pg->magic, memory_order_acquire) == IPC_MAGIC &&
+			    atomic_load_explicit(&pg->ping_pid, memory_order_relaxed) == ping_pid &&
+			    alive((pid_t)ping_pid))
+				break;
+		}
 		if (past(&deadline)) {
 			fprintf(stderr, PROG ": %s timeout: no ping initialised the page within %d s\n",
 				who, p->timeout);
@@ -442,22 +462,22 @@ static int pong(struct peer *p)
 		}
 		nap();
 	}
-	/* The acquire load of the magic makes ping's fields visible. */
-	ping_pid = pg->ping_pid;
-	nmsgs = pg->nmsgs;
 	say("found ping's magic: ping is pid %" PRIu32 ", %" PRIu32 " message%s", ping_pid, nmsgs,
 	    nmsgs == 1 ? "" : "s");
 	say("I map the page at %p", (void *)pg);
-	pg->addr[1] = (uintptr_t)pg;
-	pg->pfn[1] = show_mapping(p);
+	pfn = show_mapping(p);
 	check_vmas(p);
-	say("saying hello (storing my pid, release)");
+	say("saying hello (claiming the session with my pid, then a release store)");
 	fflush(stdout);
 	if (!atomic_compare_exchange_strong_explicit(&pg->pong_pid, &zero, (uint32_t)getpid(),
-						     memory_order_release, memory_order_relaxed)) {
+						     memory_order_relaxed, memory_order_relaxed)) {
 		fprintf(stderr, PROG ": %s another pong (pid %" PRIu32 ") answered first\n", who, zero);
 		return 1;
 	}
+	/* Only the pong that claimed the session writes its fields. */
+	pg->addr[1] = (uintptr_t)pg;
+	pg->pfn[1] = pfn;
+	atomic_store_explicit(&pg->hello, 1, memory_order_release);
 	return exchange(p, nmsgs, ping_pid);
 }
 
@@ -765,7 +785,7 @@ static void step_why_polling(const uint64_t *modes, int nmodes)
 	}
 	if (munmap(m, ps))
 		die("munmap");
-	mmapdemo_why("the kernel keys a shared futex by the page's owner (inode and offset of a page-cache or shmem page), found through get_user_pages(): a device page has no page->mapping (fault) or cannot be pinned at all (remap, VM_PFNMAP), hence EFAULT, on which glibc's semaphore aborts, while a private futex is keyed by this mm and cannot be woken from another process: so the roles poll, with a short nanosleep.");
+	mmapdemo_why("the kernel keys a shared futex by the page's owner (inode and offset of a page-cache or shmem page; mm and address of an anonymous one), found through get_user_pages(): a device page has no page->mapping (fault) or cannot be pinned at all (remap, VM_PFNMAP), hence EFAULT, on which glibc's semaphore aborts, while a private futex is keyed by this mm and cannot be woken from another process: so the roles poll, with a short nanosleep.");
 }
 
 static void step_timeout(int timeout)

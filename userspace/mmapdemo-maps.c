@@ -304,7 +304,7 @@ static void step_columns(void)
 	check_num(R_DEV_PRIVATE, "the offset", r[R_DEV_PRIVATE].e.offset, off * ps);
 	check_num(R_FILE, "the offset", r[R_FILE].e.offset, 0);
 	check_num(R_ANON, "the offset", a->offset, 0);
-	printf("  Dev: major:minor of the filesystem holding the inode (st_dev), here %02x:%02x for devtmpfs;\n"
+	printf("  Dev: major:minor of the filesystem holding the inode (st_dev), here %02x:%02x for the filesystem of /dev;\n"
 	       "       not the character device's own number (st_rdev %u:%u, misc major 10); 00:00 without a file\n",
 	       major(dev_st.st_dev), minor(dev_st.st_dev),
 	       major(dev_st.st_rdev), minor(dev_st.st_rdev));

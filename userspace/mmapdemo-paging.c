@@ -141,7 +141,10 @@ static void show_grid(void *m)
 {
 	size_t len = npages < MAX_GRID ? npages : MAX_GRID;
 
-	if (len < npages)
+	/* No grid for VM_PFNMAP: the explanation then names all npages PTEs. */
+	if (mmapdemo_is_pfnmap(m))
+		len = npages;
+	else if (len < npages)
 		printf("  (grid of the first %zu of %zu pages)\n", len, npages);
 	if (mmapdemo_print_grid(stdout, fd, m, len, 0) < 0)
 		die("page-state grid");
@@ -404,7 +407,7 @@ static void step_dontneed(void *mf, void *mr)
 	if (!ret || errno != EINVAL)
 		mmapdemo_unexpected("MADV_DONTNEED on a VM_PFNMAP mapping did not fail with EINVAL");
 	res_remap.dontneed = ret ? "EINVAL" : "?";
-	mmapdemo_why("zapping fault-mode PTEs is safe (the next touch asks .fault again), but a VM_PFNMAP mapping has no .fault to rebuild its entries, so madvise refuses it.");
+	mmapdemo_why("MADV_DONTNEED zaps fault-mode PTEs (the next touch asks .fault again), but madvise() refuses it for every VM_PFNMAP VMA, as for locked and hugetlb ones (can_madv_lru_vma()), whatever the driver's vm_ops; munmap() still removes such PTEs.");
 }
 
 /* One row of the summary: a number, or why there is none. */

@@ -557,7 +557,7 @@ static void step_mmap(int step, int fd, int mode)
 		mmapdemo_why("remap_pfn_range() filled all %zu PTEs inside mmap(): paid up front, no read faults.",
 		       npages);
 	else
-		mmapdemo_why("a file fault maps the page and, by fault-around, up to 16 cached neighbours: few faults.");
+		mmapdemo_why("a file fault maps the page and, by fault-around, the other cached pages of its aligned 16-page (64 KiB) window: few faults.");
 }
 
 static void record(struct row *r, const struct sample *s, int round)
