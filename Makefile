@@ -10,7 +10,7 @@
 #   make shell           boot the VM with everything loaded and give a root shell
 #   make lint            checkpatch --strict, W=1, sparse (C=2), -Werror userspace, shellcheck
 #   make clean           remove every build product
-#   VM options (demo check shell): KVER= ACCEL=kvm VM_TIMEOUT= MMAPDEMO_PARAMS= VERBOSE=1
+#   VM options (demo check shell): KVER= KROOT=chroot ACCEL=kvm VM_TIMEOUT= MMAPDEMO_PARAMS= VERBOSE=1
 #
 # The module is built by Kbuild (see ./Kbuild); this file only drives it.
 

@@ -44,22 +44,52 @@ run_logged() {
 # built for. $KVER if set; else the newest /boot/vmlinuz-*-amd64 that has a
 # build tree in /lib/modules/$KVER/build. Never the running kernel's
 # (`uname -r`): the host may run a kernel with no headers at all.
+# With KROOT=DIR (a chroot made by scripts/chroot.sh) both are looked up
+# under DIR instead of /.
 pick_kver() {
-	local img k
+	local img k root=${KROOT:-}
 	if [ -n "${KVER:-}" ]; then
-		[ -r "/boot/vmlinuz-$KVER" ] || die "KVER=$KVER: no readable /boot/vmlinuz-$KVER"
-		[ -d "/lib/modules/$KVER/build" ] ||
-			die "KVER=$KVER: no /lib/modules/$KVER/build (apt-get install linux-headers-$KVER)"
+		[ -r "$root/boot/vmlinuz-$KVER" ] || die "KVER=$KVER: no readable $root/boot/vmlinuz-$KVER"
+		[ -d "$root/lib/modules/$KVER/build" ] ||
+			die "KVER=$KVER: no $root/lib/modules/$KVER/build (apt-get install linux-headers-$KVER)"
 		echo "$KVER"
 		return
 	fi
 	while read -r img; do
-		k=${img#/boot/vmlinuz-}
-		if [ -d "/lib/modules/$k/build" ]; then
+		k=${img##*/vmlinuz-}
+		if [ -d "$root/lib/modules/$k/build" ]; then
 			echo "$k"
 			return
 		fi
-	done < <(printf '%s\n' /boot/vmlinuz-*-amd64 | sort -rV)
-	die "no /boot/vmlinuz-*-amd64 with a matching /lib/modules/KVER/build;" \
-		"install linux-image-amd64 and linux-headers-amd64"
+	done < <(printf '%s\n' "$root"/boot/vmlinuz-*-amd64 | sort -rV)
+	die "no $root/boot/vmlinuz-*-amd64 with a matching $root/lib/modules/KVER/build;" \
+		"install linux-image-amd64 and linux-headers-amd64${root:+ (scripts/chroot.sh SUITE $root)}"
 }
+
+# in_chroot ROOT CMD...: run CMD in the chroot ROOT with /proc mounted
+# (objtool and some maintainer scripts need it) and the project bind-mounted
+# at /src; both are unmounted afterwards, also on failure. Mounts that were
+# already there (another run) are used and left alone.
+in_chroot() (
+	local root=$1 mounted=()
+	shift
+	# shellcheck disable=SC2317 # called by the EXIT trap
+	undo() {
+		local i
+		for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
+			umount "${mounted[i]}" 2>/dev/null || umount -l "${mounted[i]}"
+		done
+	}
+	trap undo EXIT
+	mkdir -p "$root/proc" "$root/src"
+	if ! mountpoint -q "$root/proc"; then
+		mount -t proc proc "$root/proc"
+		mounted+=("$root/proc")
+	fi
+	if ! mountpoint -q "$root/src"; then
+		mount --bind "$TOP" "$root/src"
+		mounted+=("$root/src")
+	fi
+	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 \
+		DEBIAN_FRONTEND=noninteractive INITRD=No chroot "$root" "$@"
+)

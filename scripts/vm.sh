@@ -14,6 +14,9 @@
 # Environment:
 #   KVER=6.1.0-NN-amd64  guest kernel (default: newest /boot/vmlinuz-*-amd64
 #                        with headers; never the running kernel)
+#   KROOT=DIR            take the kernel image, its modules and its build tree
+#                        from the chroot DIR (scripts/chroot.sh SUITE DIR) and
+#                        build the module inside it, with the suite's compiler
 #   ACCEL=tcg|kvm        default tcg (KVM hangs on some hosts: opt-in only)
 #   VM_TIMEOUT=SECONDS   whole VM run (default: check 600, demo 300, shell none)
 #   BOOT_TIMEOUT=SECONDS no boot marker by then = boot failure (default 120)
@@ -38,6 +41,8 @@ shell) default_timeout=0 ;;
 esac
 
 VM=$TOP/build/vm
+KROOT=${KROOT:-}
+[ -z "$KROOT" ] || KROOT=$(cd "$KROOT" && pwd) || die "KROOT=$KROOT: no such directory"
 BIN=$TOP/build/bin
 CONSOLE=$VM/console.log
 RESULTS=$VM/results.tap
@@ -62,8 +67,11 @@ GENERIC='Call Trace:|RIP:'
 # ---------------------------------------------------------------- build
 
 build_module() {
-	log "building mmapdemo.ko for $KVER"
-	run_logged "$VM/module.log" make -C "$TOP" module KVER="$KVER" \
+	log "building mmapdemo.ko for $KVER${KROOT:+ in $KROOT}"
+	# In KROOT the project is at /src (in_chroot bind-mounts it there).
+	local in=() top=$TOP
+	[ -z "$KROOT" ] || { in=(in_chroot "$KROOT"); top=/src; }
+	run_logged "$VM/module.log" "${in[@]}" make -C "$top" module KVER="$KVER" \
 		KDIR="/lib/modules/$KVER/build" || die "module build failed (log: $VM/module.log)"
 	grep -iE 'warning:|error:' "$VM/module.log" || true
 	local vermagic
@@ -116,12 +124,12 @@ demo_list() {
 # busybox insmod may not read .ko.xz/.ko.zst) into the initramfs tree.
 copy_kmod() {
 	local src rel
-	src=$(find "/lib/modules/$KVER/kernel" -name "$1.ko*" -print -quit)
+	src=$(find "$KROOT/lib/modules/$KVER/kernel" -name "$1.ko*" -print -quit)
 	if [ -z "$src" ]; then
-		log "warning: no $1 module in /lib/modules/$KVER: a guest panic will not stop QEMU early"
+		log "warning: no $1 module in $KROOT/lib/modules/$KVER: a guest panic will not stop QEMU early"
 		return
 	fi
-	rel=${src#/lib/modules/"$KVER"/}
+	rel=${src#"$KROOT"/lib/modules/"$KVER"/}
 	rel=${rel%.xz}
 	rel=${rel%.zst}
 	rel=${rel%.gz}
@@ -212,7 +220,7 @@ make_initramfs() {
 	cp "$TOP/mmapdemo.ko" "$root/mmapdemo/mmapdemo.ko"
 	ln -s ../../../../mmapdemo/mmapdemo.ko "$kmods/extra/mmapdemo.ko"
 	for f in modules.builtin modules.builtin.modinfo; do
-		[ ! -f "/lib/modules/$KVER/$f" ] || cp "/lib/modules/$KVER/$f" "$kmods/"
+		[ ! -f "$KROOT/lib/modules/$KVER/$f" ] || cp "$KROOT/lib/modules/$KVER/$f" "$kmods/"
 	done
 	(cd "$kmods" && find kernel extra -name '*.ko' | LC_ALL=C sort >modules.order)
 	depmod -b "$root" "$KVER"
@@ -259,7 +267,7 @@ qemu_cmd() {
 	# shellcheck disable=SC2054 # QEMU options are comma-separated
 	QEMU=(qemu-system-x86_64 -machine "q35,accel=$accel" -cpu max
 		-smp "$VM_SMP" -m "$VM_MEM" -nodefaults -no-user-config -display none -no-reboot
-		-kernel "/boot/vmlinuz-$KVER" -initrd "$VM/initramfs.cpio.gz"
+		-kernel "$KROOT/boot/vmlinuz-$KVER" -initrd "$VM/initramfs.cpio.gz"
 		-append "console=ttyS0 $quiet panic=-1 oops=panic printk.devkmsg=on init_on_alloc=0 rdinit=/init mmapdemo_vm.run=$MODE mmapdemo_vm.timeout=$(guest_limit)${params:+ mmapdemo_vm.params=$params}"
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04
 		-device pvpanic -action panic=exit-failure)
