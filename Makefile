@@ -7,10 +7,12 @@
 #   make userspace       build the demos and the selftests into build/bin/
 #   make demo            build everything, boot the QEMU VM, load the module, run the demos
 #   make check           build everything, run the whole test suite in the QEMU VM
+#   make check KERNEL=6.12   the same on another kernel line: 6.1 (default), 6.12, 7.2
+#   make matrix          make check on all three kernel lines, and a summary table
 #   make shell           boot the VM with everything loaded and give a root shell
 #   make lint            checkpatch --strict, W=1, sparse (C=2), -Werror userspace, shellcheck
-#   make clean           remove every build product
-#   VM options (demo check shell): KVER= KROOT=chroot ACCEL=kvm VM_TIMEOUT= MMAPDEMO_PARAMS= VERBOSE=1
+#   make clean           remove every build product (distclean: also the kernel-line chroots)
+#   VM options (demo check shell): KERNEL= KVER= KROOT= ACCEL=kvm VM_TIMEOUT= MMAPDEMO_PARAMS= VERBOSE=1
 #
 # The module is built by Kbuild (see ./Kbuild); this file only drives it.
 
@@ -34,7 +36,7 @@ TEST_SRCS := $(wildcard selftests/*.c)
 TESTS     := $(patsubst selftests/%.c,$(BIN)/%,$(TEST_SRCS))
 USER_DEPS := include/uapi/linux/mmapdemo.h userspace/libmmapdemo.h userspace/libmmapdemo.c
 
-.PHONY: all module modules install userspace demo check shell lint clean help
+.PHONY: all module modules install userspace demo check shell matrix lint clean distclean help
 
 all: module
 
@@ -69,6 +71,9 @@ $(BIN):
 demo check shell:
 	scripts/vm.sh $@
 
+matrix:
+	scripts/matrix.sh
+
 lint:
 	scripts/lint.sh
 
@@ -78,5 +83,15 @@ clean:
 	find . \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
 		-o -name '.*.cmd' -o -name '*.symvers' -o -name 'modules.order' \) -delete
 
+# The kernel-line chroots (scripts/chroot.sh), never while something is
+# mounted in them (in_chroot bind-mounts this tree at /src).
+CACHE ?= $(or $(MMAPDEMO_CACHE),/var/cache/mmapdemo)
+distclean: clean
+	@if grep -q " $(CACHE)/" /proc/self/mounts; then \
+		echo "mmapdemo: something is mounted under $(CACHE): not removing it" >&2; \
+		grep " $(CACHE)/" /proc/self/mounts >&2; exit 1; \
+	fi
+	rm -rf $(CACHE)
+
 help:
-	@sed -n '3,14p' Makefile
+	@sed -n '3,16p' Makefile

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # scripts/chroot.sh SUITE [DIR]: a Debian SUITE (bookworm, trixie, sid...)
-# chroot in DIR (default build/cache/SUITE) with that suite's kernel image,
+# chroot in DIR (default $MMAPDEMO_CACHE/SUITE, /var/cache/mmapdemo/SUITE) with that suite's kernel image,
 # its headers and the compiler they were built with, to build and boot the
 # module for another Debian kernel line (KROOT=DIR make check).
 #
@@ -32,7 +32,7 @@ if [ "$#" -lt 1 ] || [ "$#" -gt 2 ]; then
 	exit 2
 fi
 SUITE=$1
-DIR=${2:-$TOP/build/cache/$SUITE}
+DIR=${2:-$CACHE/$SUITE}
 PACKAGES=(gcc make libc6-dev kmod perl linux-headers-amd64 linux-image-amd64)
 MARKER=.mmapdemo-debootstrap
 

@@ -3,8 +3,9 @@
 #
 # scripts/dkms-check.sh: prove that dkms.conf works: `dkms add` a copy of the
 # module sources (dkms copies it to /usr/src/mmapdemo-VERSION), `dkms build`
-# it for the VM's kernel (KVER as in vm.sh), check the result, then
-# `dkms remove --all` and delete the copy again.
+# it for the VM's kernel (KVER as in vm.sh; KERNEL=6.12 for another kernel
+# line, inside its chroot), check the result, then `dkms remove --all` and
+# delete the copy again.
 #
 # Needs root (dkms writes /usr/src and /var/lib/dkms). Idempotent: a
 # registration of the same mmapdemo version left over from an earlier run, or
@@ -14,6 +15,18 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || die "dkms-check.sh must run as root (dkms writes /usr/src and /var/lib/dkms)"
+
+# KERNEL=LINE for a line other than the host's: run this same check inside
+# that line's chroot (made on first use), against its headers and compiler.
+if [ -n "${KERNEL:-}" ]; then
+	use_kernel "$KERNEL"
+	if [ -n "$KROOT" ]; then
+		log "dkms: kernel line $KERNEL, in ${KROOT#"$TOP"/}"
+		in_chroot "$KROOT" bash /src/scripts/dkms-check.sh
+		exit
+	fi
+fi
+KROOT=
 "$SCRIPTS/deps.sh" dkms gcc make linux-headers-amd64
 KVER=$(pick_kver)
 

@@ -93,3 +93,42 @@ in_chroot() (
 	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 \
 		DEBIAN_FRONTEND=noninteractive INITRD=No chroot "$root" "$@"
 )
+
+# Where the kernel-line chroots live (about 0.7 GiB each). Not under this
+# tree: Kbuild's `make M=<this tree> clean` deletes every *.o, *.ko and *.a
+# below the module directory, which would gut a chroot kept there.
+CACHE=${MMAPDEMO_CACHE:-/var/cache/mmapdemo}
+
+# The kernel lines the project is tested on. KERNEL=LINE picks the Debian
+# suite whose linux-image-amd64 is that line: 6.1 is the host's own
+# (bookworm, no chroot); the others are built and booted from a chroot of
+# their suite (scripts/chroot.sh), with that suite's compiler. To add a
+# line: one case below and the line in KERNELS (see README).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+KERNELS="6.1 6.12 7.2"
+kernel_suite() {
+	case $1 in
+	6.1) echo bookworm ;;
+	6.12) echo trixie ;;
+	7.2) echo sid ;;
+	*) return 1 ;;
+	esac
+}
+
+# use_kernel LINE: set KROOT for kernel line LINE (empty: the host's),
+# creating its chroot on first use, and check that the kernel found there
+# is of that line (a suite may move on to a newer one).
+use_kernel() {
+	local line=$1 suite kver
+	suite=$(kernel_suite "$line") || die "KERNEL=$line: not a kernel line of this project (one of: $KERNELS)"
+	KROOT=
+	if [ "$suite" != bookworm ]; then
+		KROOT=$CACHE/$suite
+		"$SCRIPTS/chroot.sh" "$suite" "$KROOT" >/dev/null
+	fi
+	kver=$(pick_kver)
+	case $kver in
+	"$line".* | "$line"-*) ;;
+	*) die "KERNEL=$line: $suite now has kernel $kver, of another line: update kernel_suite() in scripts/lib.sh" ;;
+	esac
+}

@@ -21,6 +21,8 @@ LINT=$TOP/build/lint
 KSFT=$TOP/build/kselftest
 
 "$SCRIPTS/deps.sh" gcc make libc6-dev perl sparse shellcheck linux-headers-amd64 linux-source-6.1
+# Lint is for the host's kernel line (6.1); KERNEL=/KROOT= are for vm.sh.
+KROOT=
 KVER=$(pick_kver)
 KDIR=/lib/modules/$KVER/build
 mkdir -p "$LINT"

@@ -14,6 +14,10 @@
 # Environment:
 #   KVER=6.1.0-NN-amd64  guest kernel (default: newest /boot/vmlinuz-*-amd64
 #                        with headers; never the running kernel)
+#   KERNEL=6.1|6.12|7.2  kernel line (default 6.1, the host's Debian): the
+#                        others come from a chroot of their Debian suite,
+#                        made on first use in /var/cache/mmapdemo/SUITE (KROOT;
+#                        MMAPDEMO_CACHE= to put them elsewhere)
 #   KROOT=DIR            take the kernel image, its modules and its build tree
 #                        from the chroot DIR (scripts/chroot.sh SUITE DIR) and
 #                        build the module inside it, with the suite's compiler
@@ -535,6 +539,10 @@ if [ "${2:-}" = --judge ]; then
 fi
 log "$MODE: installing what is missing"
 "$SCRIPTS/deps.sh" "${HOST_DEPS[@]}"
+if [ -n "${KERNEL:-}" ]; then
+	use_kernel "$KERNEL"
+	log "kernel line $KERNEL${KROOT:+ from ${KROOT#"$TOP"/}}"
+fi
 KVER=$(pick_kver)
 mkdir -p "$VM"
 build_module

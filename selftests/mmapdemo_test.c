@@ -45,6 +45,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1508,13 +1509,43 @@ TEST_F(mmapdemo, pagemap_pfn_cow)
 	ASSERT_EQ(0, munmap(p, self->page_size));
 }
 
+/* The running kernel's version as major * 1000 + minor (6.12 -> 6012). */
+static int kernel_version(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return 0;
+	return major * 1000 + minor;
+}
+
+/*
+ * smaps of a private remap (VM_PFNMAP) mapping after one COW: 6.1's smaps
+ * walk skips VM_PFNMAP VMAs, so Rss and Anonymous stay 0; 6.12 and 7.2
+ * count the anonymous copy. Returns the expected kB, or -1 for a kernel
+ * between those lines, where this was not measured (either is accepted).
+ */
+static long remap_private_cow_kb(long kb)
+{
+	int v = kernel_version();
+
+	if (v && v <= 6001)
+		return 0;
+	if (v >= 6012)
+		return kb;
+	return -1;
+}
+
 /*
  * smaps: fault mode counts present pages in Rss (COW copies as Anonymous);
- * remap (VM_PFNMAP) shows Rss 0 even after COW. VmFlags per variant.
+ * remap (VM_PFNMAP) shows Rss 0 for shared pages, and for a private copy
+ * depending on the kernel (remap_private_cow_kb()). VmFlags per variant.
  */
 TEST_F(mmapdemo, smaps_rss_vmflags)
 {
 	size_t n = min_sz(self->pages, 4), kb = self->page_size / 1024;
+	long cow_kb = IS_FAULT ? (long)kb : remap_private_cow_kb((long)kb);
 	char flags[256];
 	char *s, *p;
 
@@ -1528,8 +1559,14 @@ TEST_F(mmapdemo, smaps_rss_vmflags)
 
 	ASSERT_EQ((long)IF_FAULT(min_sz(n, 2) * kb), mmapdemo_smaps_kb(s, "Rss"));
 	ASSERT_EQ(0, mmapdemo_smaps_kb(s, "Anonymous"));
-	ASSERT_EQ((long)IF_FAULT(kb), mmapdemo_smaps_kb(p, "Rss"));
-	ASSERT_EQ((long)IF_FAULT(kb), mmapdemo_smaps_kb(p, "Anonymous"));
+	if (cow_kb < 0) {
+		cow_kb = mmapdemo_smaps_kb(p, "Rss");
+		TH_LOG("private remap Rss after COW: %ld kB (not measured on this kernel line)",
+		       cow_kb);
+		ASSERT_TRUE(cow_kb == 0 || cow_kb == (long)kb);
+	}
+	ASSERT_EQ(cow_kb, mmapdemo_smaps_kb(p, "Rss"));
+	ASSERT_EQ(cow_kb, mmapdemo_smaps_kb(p, "Anonymous"));
 
 	ASSERT_EQ(0, mmapdemo_smaps_vmflags(s, flags, sizeof(flags)));
 	TH_LOG("shared VmFlags: %s", flags);

@@ -413,7 +413,7 @@ static void step_smaps(void)
 	if (rss < 0 || mmapdemo_smaps_vmflags(rs->addr, rflags, sizeof(rflags)))
 		die("/proc/self/smaps");
 	print_line(R_REMAP_SHARED);
-	printf("    Rss:     %ld kB, blind: smaps skips VM_PFNMAP; reading all %zu pages took %ld minor faults, so every PTE is there\n",
+	printf("    Rss:     %ld kB, blind: smaps counts no VM_PFNMAP page (no struct page behind the PTEs); reading all %zu pages took %ld minor faults, so every PTE is there\n",
 	       rss, dev_pages, minflt);
 	if (rss != 0 || minflt != 0)
 		mmapdemo_unexpected("%s: Rss %ld kB and %ld minor faults, expected 0 and 0", rs->label, rss, minflt);
