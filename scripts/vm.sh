@@ -26,6 +26,9 @@
 #   BOOT_TIMEOUT=SECONDS no boot marker by then = boot failure (default 120)
 #   VM_MEM=2G VM_SMP=2   guest size
 #   MMAPDEMO_PARAMS="mode=remap pages=16"  module parameters (demo, shell)
+#   PFNMAP=0             check: leave out the kernel's VM_PFNMAP selftest
+#                        (build/bin/pfnmap, scripts/pfnmap.sh); the suite
+#                        then reports it as SKIP
 #   VERBOSE=1            check: stream every guest output line, not just results
 #
 # Files: build/vm/console.log (kernel console), build/vm/results.tap (guest
@@ -57,6 +60,7 @@ VM_MEM=${VM_MEM:-2G}
 VM_SMP=${VM_SMP:-2}
 MMAPDEMO_PARAMS=${MMAPDEMO_PARAMS:-}
 VERBOSE=${VERBOSE:-}
+PFNMAP=${PFNMAP:-1}
 
 # Time the guest gets for booting and the final report, out of VM_TIMEOUT.
 BOOT_ALLOWANCE=60
@@ -103,6 +107,20 @@ build_userspace() {
 	all_static || die "build/bin has dynamically linked programs after STATIC=1"
 }
 
+# build_pfnmap: the kernel's own VM_PFNMAP selftest, tools/testing/selftests/
+# mm/pfnmap.c from Debian's newest linux-source, static in build/bin (built
+# once in the sid chroot, then cached; the first build makes that chroot if
+# there is none). Only for check, and not with PFNMAP=0.
+build_pfnmap() {
+	[ "$MODE" = check ] && [ "$PFNMAP" != 0 ] || return 0
+	local out
+	[ -x "$BIN/pfnmap" ] || log "building the kernel's pfnmap selftest (scripts/pfnmap.sh)"
+	run_logged "$VM/pfnmap.log" "$SCRIPTS/pfnmap.sh" ||
+		die "scripts/pfnmap.sh failed (log: $VM/pfnmap.log); PFNMAP=0 checks without it"
+	out=$(tail -n1 "$VM/pfnmap.log")
+	[ "$out" = "$BIN/pfnmap" ] || die "scripts/pfnmap.sh printed '$out', not $BIN/pfnmap"
+}
+
 # ---------------------------------------------------------------- initramfs
 
 # Demo programs to run, "name [args]" per line: userspace/demos.list if it
@@ -117,7 +135,7 @@ demo_list() {
 		done
 	else
 		for name in $(cd "$BIN" && LC_ALL=C ls); do
-			case $name in *_test) continue ;; esac
+			case $name in *_test | pfnmap) continue ;; esac
 			[ -f "$TOP/selftests/$name.c" ] && continue
 			echo "$name"
 		done
@@ -231,7 +249,9 @@ make_initramfs() {
 
 	# Programs, and the suite beside its binaries (kselftest layout).
 	for f in "$BIN"/*; do
-		[ -f "$f" ] && cp "$f" "$root/mmapdemo/bin/"
+		[ -f "$f" ] || continue
+		[ "${f##*/}" != pfnmap ] || [ "$PFNMAP" != 0 ] || continue
+		cp "$f" "$root/mmapdemo/bin/"
 	done
 	for f in "$TOP"/selftests/*; do
 		[ -e "$f" ] || continue
@@ -547,6 +567,7 @@ KVER=$(pick_kver)
 mkdir -p "$VM"
 build_module
 build_userspace
+build_pfnmap
 make_initramfs
 qemu_cmd
 

@@ -5,13 +5,15 @@
 #
 # Loads and unloads the module itself: refused parameters, then
 # mmapdemo_test once per configuration (mode x pages), rmmod while a
-# mapping is held, load/unload cycles checked for leaks, every demo of
-# demos.list as a smoke test (exit 0 and the key lines of demos.expect),
-# and finally the kernel log. POSIX sh with busybox applets (dash or busybox sh; kmod's or
+# mapping is held, the kernel's own VM_PFNMAP selftest (mm/pfnmap.c, built
+# by scripts/pfnmap.sh) in each mode, load/unload cycles checked for leaks,
+# every demo of demos.list as a smoke test (exit 0 and the key lines of
+# demos.expect), and finally the kernel log. POSIX sh with busybox applets (dash or busybox sh; kmod's or
 # busybox's insmod/rmmod/modinfo), as in the test VM.
 #
 # Output: TAP 13 with a plan. mmapdemo_test's own TAP is nested with "# "
 # prefixes; its result is reported as "ok N suite mmapdemo_test mode=.. pages=..".
+# pfnmap's TAP is nested the same way.
 # Exit: 0 all passed, 1 something failed, 4 (kselftest SKIP) when not root
 # or no module. The module is unloaded on every exit path.
 
@@ -118,7 +120,7 @@ else
 fi
 ndemos=$(wc -l <"$tmp/demos")
 echo "TAP version 13"
-echo "1..$((4 + 4 * nconfigs + 4 + 1 + ndemos + 1))"
+echo "1..$((4 + 4 * nconfigs + 4 + 2 + 1 + ndemos + 1))"
 
 # ---- the kernel log ---------------------------------------------------------
 
@@ -345,6 +347,77 @@ for mode in fault remap; do
 		bad="module not loaded"
 	fi
 	result "rmmod succeeds once the holder exited ($name)"
+done
+
+# ---- the kernel's own VM_PFNMAP selftest --------------------------------------
+
+# tools/testing/selftests/mm/pfnmap.c from Debian's newest linux-source (built
+# by scripts/pfnmap.sh, not part of the project), run as `pfnmap -- /dev/mmapdemo`.
+# It maps two pages at offset 0 read-only MAP_SHARED, skips everything unless
+# smaps says VM_PFNMAP ("pf") and the pages can be read, then per test maps
+# them afresh and checks what the core does to a PFNMAP: madvise() advice
+# that needs struct pages refused with EINVAL, munmap() of one page and
+# mapping it again, mremap() to a fixed place, shrinking (works), growing
+# (refused), and fork() (the child can read them). In remap mode every test
+# must pass; in fault mode (pages with struct pages, not VM_PFNMAP) pfnmap
+# must skip the whole run as "Not pfnmap'ed" (exit 4), reported as SKIP.
+# Either way every VMA must be gone afterwards and rmmod must work.
+PFNMAP_TIMEOUT=120
+pfnmap=
+for c in "$here/../bin" "$here/../build/bin" "$here"; do
+	[ -x "$c/pfnmap" ] && { pfnmap=$c/pfnmap; break; }
+done
+
+for mode in remap fault; do
+	name="suite pfnmap (kernel selftest mm/pfnmap.c) -- $DEV mode=$mode pages=16"
+	if [ -z "$pfnmap" ]; then
+		skip "$name: no pfnmap binary (scripts/pfnmap.sh builds it from Debian's linux-source)"
+		continue
+	fi
+	if ! load "mode=$mode" pages=16; then
+		not_ok "$name # insmod failed"
+		continue
+	fi
+	diag "$pfnmap -- $DEV ($(sysfs mode) mode)"
+	to=
+	command -v timeout >/dev/null && to="timeout -s KILL $PFNMAP_TIMEOUT"
+	{
+		$to "$pfnmap" -- $DEV 2>&1
+		echo $? >"$tmp/rc"
+	} | tee "$tmp/pfnmap.out" | sed 's/^/# /'
+	rc=$(cat "$tmp/rc")
+	# The harness's own results: its plan, passes, and a whole-run skip.
+	planned=$(sed -n 's/^1\.\.\([0-9][0-9]*\).*/\1/p' "$tmp/pfnmap.out" | head -n1)
+	passed=$(grep -E '^ok [0-9]+ ' "$tmp/pfnmap.out" | grep -cv ' # SKIP')
+	why=$(sed -n 's/^1\.\.0 # SKIP //p' "$tmp/pfnmap.out" | head -n1)
+	bad=
+	if [ "$mode" = remap ]; then
+		if [ "$rc" -eq "$KSFT_SKIP" ]; then
+			bad="skipped the run on a remap_pfn_range() mapping: ${why:-no reason given}"
+		elif [ "$rc" -ne 0 ]; then
+			bad="exit status $rc"
+		elif [ -z "$planned" ] || [ "$planned" -eq 0 ] || [ "$passed" -ne "$planned" ]; then
+			bad="${passed} of ${planned:-no} planned tests passed"
+		fi
+		[ "$(sysfs faults)" = 0 ] || bad="${bad:+$bad; }.fault called $(sysfs faults) times in remap mode"
+	else
+		case $rc:$why in
+		"$KSFT_SKIP:"*"Not pfnmap'ed"*) ;;
+		"$KSFT_SKIP:"*) bad="skipped, but not as 'Not pfnmap'ed': ${why:-no reason given}" ;;
+		0:*) bad="ran its tests: the fault-mode mapping has VM_PFNMAP" ;;
+		*) bad="exit status $rc, expected $KSFT_SKIP (skip: not a PFNMAP)" ;;
+		esac
+	fi
+	[ "$(sysfs vmas)" = 0 ] || bad="${bad:+$bad; }$(sysfs vmas) VMAs left"
+	[ "$(sysfs mapped_pages)" = 0 ] || bad="${bad:+$bad; }$(sysfs mapped_pages) pages left mapped"
+	rmmod "$MOD" || bad="${bad:+$bad; }rmmod failed"
+	if [ -n "$bad" ]; then
+		not_ok "$name # $bad"
+	elif [ "$mode" = fault ]; then
+		skip "$name: $why (as expected: .fault pages are no PFNMAP)"
+	else
+		ok "$name"
+	fi
 done
 
 # ---- load/use/unload cycles: nothing leaks ----------------------------------
