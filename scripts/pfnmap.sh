@@ -5,7 +5,8 @@
 # selftest (tools/testing/selftests/mm/pfnmap.c), and print its path.
 # selftests/mmapdemo.sh runs it as `pfnmap -- /dev/mmapdemo`. Nothing of it is
 # committed: it comes from Debian's newest kernel source, in the sid chroot
-# ROOT (default build/cache/sid; made with scripts/chroot.sh sid if missing).
+# ROOT (default $MMAPDEMO_CACHE/sid, /var/cache/mmapdemo/sid; made with
+# scripts/chroot.sh sid if missing).
 #
 #   1. apt-get install, in ROOT, the linux-source meta-package unless it is
 #      there: it depends on the newest linux-source-X.Y, whose tarball lands
@@ -25,7 +26,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [ "$#" -le 1 ] || { echo "usage: $0 [ROOT]" >&2; exit 2; }
-ROOT=${1:-$TOP/build/cache/sid}
+ROOT=${1:-$CACHE/sid}
 OUT=$TOP/build/bin/pfnmap
 WORK=$TOP/build/pfnmap
 SRC=$WORK/src
