@@ -22,4 +22,16 @@ static inline void vm_flags_set(struct vm_area_struct *vma, unsigned long flags)
 }
 #endif
 
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 2, 0)
+/*
+ * 7.2 documents f_op->mmap as deprecated in favour of f_op->mmap_prepare
+ * (added in 6.16, changed until 7.2: vma_flags_t and VMA_*_BIT, mmap
+ * actions, vm_operations_struct.mapped). From 7.2 on the module sets
+ * .mmap_prepare, and its VMAs have a .mapped hook; before 7.2, .mmap. The
+ * two hooks are exclusive: a file_operations with both fails every mmap()
+ * (can_mmap_file() in <linux/fs.h>).
+ */
+#define MMAPDEMO_MMAP_PREPARE
+#endif
+
 #endif /* MMAPDEMO_COMPAT_H */

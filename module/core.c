@@ -3,9 +3,10 @@
  * mmapdemo: /dev/mmapdemo, a misc device whose mmap() maps kernel pages.
  *
  * This file is the driver's skeleton: module parameters, the file
- * operations (read/write/llseek on the buffer, the ioctls, and ->mmap(),
- * which checks the request and hands it to the open file's variant), and
- * module init/exit. How pages get into page tables is in the variant files.
+ * operations (read/write/llseek on the buffer, the ioctls, and ->mmap()
+ * before 7.2 or ->mmap_prepare() from 7.2 on, which checks the request
+ * and hands it to the open file's variant), and module init/exit. How
+ * pages get into page tables is in the variant files.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -100,33 +101,72 @@ static loff_t mmapdemo_llseek(struct file *file, loff_t offset, int whence)
 					mmapdemo_buf_size(&mf->dev->buf));
 }
 
+/* The whole range inside the buffer; written so that nothing can wrap. */
+static bool mmapdemo_range_ok(const struct mmapdemo_dev *dev, unsigned long first,
+			      unsigned long count)
+{
+	return first < dev->buf.npages && count <= dev->buf.npages - first;
+}
+
+/*
+ * Whichever of the two hooks below the kernel has checks the range, sets
+ * VM_DONTEXPAND | VM_DONTDUMP and the variant's vm_ops, and hands over to
+ * the variant. VM_DONTEXPAND: mremap() may not grow the mapping past what
+ * was checked. VM_DONTDUMP: keep device memory out of core dumps. An
+ * expandable mapping gets neither: in ->mmap(), changing the flags would
+ * let the kernel retry merging the new VMA into its neighbour and free it
+ * without ->close() (see vma.c).
+ */
+#ifdef MMAPDEMO_MMAP_PREPARE
+/*
+ * 7.2 and newer. Stateless: the mapping may still fail or be merged after
+ * this returns, so nothing is counted or allocated here. The new VMA is
+ * tracked and counted by its vm_ops->mapped(), see vma.c; private_data
+ * stays NULL until then.
+ */
+static int mmapdemo_mmap_prepare(struct vm_area_desc *desc)
+{
+	struct mmapdemo_file *mf = desc->file->private_data;
+	const struct mmapdemo_variant *variant = READ_ONCE(mf->variant);
+	struct mmapdemo_dev *dev = mf->dev;
+
+	if (!mmapdemo_range_ok(dev, desc->pgoff, vma_desc_pages(desc)))
+		return -EINVAL;
+	if (!READ_ONCE(mf->expandable))
+		vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT);
+	desc->vm_ops = variant->vm_ops;
+
+	return variant->mmap_prepare ? variant->mmap_prepare(dev, desc) : 0;
+}
+#else
 static int mmapdemo_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct mmapdemo_file *mf = file->private_data;
 	const struct mmapdemo_variant *variant = READ_ONCE(mf->variant);
 	struct mmapdemo_dev *dev = mf->dev;
-	unsigned long first = vma->vm_pgoff, count = vma_pages(vma);
 	int ret;
 
-	/* The whole range inside the buffer; written so that nothing can wrap. */
-	if (first >= dev->buf.npages || count > dev->buf.npages - first)
+	if (!mmapdemo_range_ok(dev, vma->vm_pgoff, vma_pages(vma)))
 		return -EINVAL;
-
-	/*
-	 * VM_DONTEXPAND: mremap() may not grow the mapping past what was
-	 * checked above. VM_DONTDUMP: keep device memory out of core dumps.
-	 * An expandable mapping gets neither: changing the flags here would
-	 * let the kernel retry merging the new VMA into its neighbour and free
-	 * it without ->close() (see vma.c).
-	 */
 	if (!READ_ONCE(mf->expandable))
 		vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = variant->vm_ops;
 
-	ret = variant->mmap(dev, vma);
-	if (ret)
-		return ret;
-	return mmapdemo_vma_track(dev, vma);
+	if (variant->mmap) {
+		ret = variant->mmap(dev, vma);
+		if (ret)
+			return ret;
+	}
+	return mmapdemo_vma_track(dev, vma, &vma->vm_private_data);
+}
+#endif
+
+/* The device an open /dev/mmapdemo maps: for vm_ops->mapped(). */
+struct mmapdemo_dev *mmapdemo_file_dev(const struct file *file)
+{
+	const struct mmapdemo_file *mf = file->private_data;
+
+	return mf->dev;
 }
 
 static long mmapdemo_set_mode(struct mmapdemo_file *mf, void __user *uarg)
@@ -221,7 +261,12 @@ static const struct file_operations mmapdemo_fops = {
 	.read_iter = mmapdemo_read_iter,
 	.write_iter = mmapdemo_write_iter,
 	.llseek = mmapdemo_llseek,
+#ifdef MMAPDEMO_MMAP_PREPARE
+	/* 7.2 and newer: ->mmap is deprecated; setting both fails mmap(). */
+	.mmap_prepare = mmapdemo_mmap_prepare,
+#else
 	.mmap = mmapdemo_mmap,
+#endif
 	.unlocked_ioctl = mmapdemo_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
@@ -280,10 +325,12 @@ static int __init mmapdemo_init(void)
 		return ret;
 	}
 
-	pr_info("/dev/%s: %lu pages (%s), mode=%s (%s)\n", dev->misc.name,
+	/* .mmap is in struct file_operations on every kernel, .mmap_prepare not. */
+	pr_info("/dev/%s: %lu pages (%s), mode=%s (%s) via f_op->%s\n", dev->misc.name,
 		dev->buf.npages,
 		dev->buf.contiguous ? "physically contiguous" : "in chunks",
-		dev->variant->name, dev->variant->api);
+		dev->variant->name, dev->variant->api,
+		mmapdemo_fops.mmap ? "mmap" : "mmap_prepare");
 	return 0;
 }
 

@@ -5,7 +5,7 @@
  *   core.c             misc device, file operations, ioctls, module init/exit
  *   buffer.c           the pages: allocation, zeroing, PFN lookup, read/write
  *   stats.c            counters, their ioctl snapshot and sysfs attributes
- *   vma.c              vm_ops open/close: which device VMAs exist right now
+ *   vma.c              vm_ops mapped/open/close: which device VMAs exist now
  *   vm_ops_fault.c     variant "fault": vm_operations_struct.fault
  *   remap_pfn_range.c  variant "remap": remap_pfn_range() at mmap time
  *
@@ -24,8 +24,10 @@
 
 #include <linux/mmapdemo.h>
 
+struct file;
 struct iov_iter;
 struct mmapdemo_dev;
+struct vm_area_desc;
 
 /**
  * struct mmapdemo_buf - the device's memory
@@ -77,17 +79,27 @@ extern const struct attribute_group *mmapdemo_groups[];
  * struct mmapdemo_variant - one way of implementing mmap
  * @name:	value of mode= (and MMAPDEMO_MODE_NAME_*)
  * @api:	the kernel API the variant demonstrates, for messages
- * @mmap:	called by the core's ->mmap after it has checked the range and
- *		set vm_ops and VM_DONTEXPAND | VM_DONTDUMP; fills the page
- *		tables now or prepares the VMA for faults
+ * @mmap:	kernels before 7.2, optional: called by the core's ->mmap
+ *		after it has checked the range and set vm_ops and
+ *		VM_DONTEXPAND | VM_DONTDUMP; fills the page tables now
+ * @mmap_prepare: 7.2 and newer, optional: called by the core's
+ *		->mmap_prepare after the same checks and settings, made on
+ *		@desc; refuses the mapping or asks for an mmap action. No
+ *		state: the mapping may still fail or merge afterwards, so
+ *		anything that needs the VMA belongs in @vm_ops->mapped
  * @vm_ops:	operations of the VMAs this variant makes; .open and .close
- *		must be mmapdemo_vma_open() and mmapdemo_vma_close()
+ *		must be mmapdemo_vma_open() and mmapdemo_vma_close(), and on
+ *		7.2 and newer .mapped must end with mmapdemo_vma_track()
+ *		(mmapdemo_vma_mapped() when there is nothing else to do)
  * @expandable:	works without VM_DONTEXPAND (MMAPDEMO_MODE_EXPANDABLE)
+ *
+ * A variant without @mmap or @mmap_prepare maps nothing at mmap time.
  */
 struct mmapdemo_variant {
 	const char *name;
 	const char *api;
 	int (*mmap)(struct mmapdemo_dev *dev, struct vm_area_struct *vma);
+	int (*mmap_prepare)(struct mmapdemo_dev *dev, struct vm_area_desc *desc);
 	const struct vm_operations_struct *vm_ops;
 	bool expandable;
 };
@@ -113,8 +125,17 @@ struct mmapdemo_dev {
 	struct miscdevice misc;
 };
 
+/* core.c */
+struct mmapdemo_dev *mmapdemo_file_dev(const struct file *file);
+
 /* vma.c */
-int mmapdemo_vma_track(struct mmapdemo_dev *dev, struct vm_area_struct *vma);
+int mmapdemo_vma_track(struct mmapdemo_dev *dev, struct vm_area_struct *vma,
+		       void **private_data);
+/* vm_ops->mapped (7.2 and newer) */
+struct vm_area_struct *mmapdemo_vma_find(unsigned long start, unsigned long end,
+					 const struct file *file);
+int mmapdemo_vma_mapped(unsigned long start, unsigned long end, pgoff_t pgoff,
+			const struct file *file, void **vm_private_data);
 void mmapdemo_vma_open(struct vm_area_struct *vma);
 void mmapdemo_vma_close(struct vm_area_struct *vma);
 struct mmapdemo_dev *mmapdemo_vma_dev(const struct vm_area_struct *vma);

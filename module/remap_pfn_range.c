@@ -2,11 +2,13 @@
 /*
  * mmapdemo variant "remap": remap_pfn_range() at mmap time.
  *
- * ->mmap() writes a page table entry for every page of the VMA before
- * mmap() returns, so no access ever faults into the driver. The entries
- * are "special" (VM_PFNMAP | VM_IO): the kernel takes no page references
- * and does no rmap for them, and the page walkers skip the VMA, so
- * /proc/PID/pagemap shows holes, smaps shows Rss 0 and mincore shows 0.
+ * mmap() writes a page table entry for every page of the VMA before it
+ * returns (->mmap() before 7.2; from 7.2 an mmap action requested by
+ * ->mmap_prepare(), and vm_ops->mapped for what one action cannot do), so
+ * no access ever faults into the driver. The entries are "special"
+ * (VM_PFNMAP | VM_IO): the kernel takes no page references and does no
+ * rmap for them, and the page walkers skip the VMA, so /proc/PID/pagemap
+ * shows holes, smaps shows Rss 0 and mincore shows 0.
  * The buffer stays allocated while any VMA exists because each VMA holds
  * a reference on the file, and the open file on the module.
  *
@@ -22,6 +24,7 @@
 
 #include <linux/mm.h>
 
+#include "compat.h"
 #include "mmapdemo.h"
 
 /* Open-coded is_cow_mapping(): the helper moves and is renamed in 7.3. */
@@ -30,19 +33,24 @@ static bool mmapdemo_is_cow(const struct vm_area_struct *vma)
 	return (vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
 }
 
-static int mmapdemo_remap_mmap(struct mmapdemo_dev *dev, struct vm_area_struct *vma)
+static int mmapdemo_remap_refuse(unsigned long first, unsigned long count)
 {
-	const struct mmapdemo_buf *buf = &dev->buf;
-	unsigned long first = vma->vm_pgoff, count = vma_pages(vma), done, run;
+	pr_info_ratelimited("remap: MAP_PRIVATE of pages %lu-%lu refused: not physically contiguous, and remap_pfn_range() must cover a private VMA in one call; use MAP_SHARED or mode=fault\n",
+			    first, first + count - 1);
+	return -EINVAL;
+}
+
+/*
+ * remap_pfn_range() the VMA's pages from @done on, one call per physically
+ * contiguous run. @first is the file offset of the VMA's first page.
+ */
+static int mmapdemo_remap_runs(const struct mmapdemo_buf *buf, struct vm_area_struct *vma,
+			       unsigned long first, unsigned long done)
+{
+	unsigned long count = vma_pages(vma), run;
 	int ret;
 
-	if (mmapdemo_is_cow(vma) && mmapdemo_buf_run(buf, first, count) < count) {
-		pr_info_ratelimited("remap: MAP_PRIVATE of pages %lu-%lu refused: not physically contiguous, and remap_pfn_range() must cover a private VMA in one call; use MAP_SHARED or mode=fault\n",
-				    first, first + count - 1);
-		return -EINVAL;
-	}
-
-	for (done = 0; done < count; done += run) {
+	for (; done < count; done += run) {
 		run = mmapdemo_buf_run(buf, first + done, count - done);
 		ret = remap_pfn_range(vma, vma->vm_start + (done << PAGE_SHIFT),
 				      mmapdemo_buf_pfn(buf, first + done),
@@ -53,7 +61,70 @@ static int mmapdemo_remap_mmap(struct mmapdemo_dev *dev, struct vm_area_struct *
 	return 0;
 }
 
+#ifdef MMAPDEMO_MMAP_PREPARE
+/*
+ * 7.2 and newer. An mmap action remaps one range: ask for the first
+ * physically contiguous run, which is the whole VMA when the range is
+ * contiguous (always so for MAP_PRIVATE). The kernel then sets
+ * VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP, and for a private
+ * mapping vm_pgoff = first PFN (remap_pfn_range_prepare()), and after the
+ * VMA is in the mm calls remap_pfn_range_complete(): the same work as one
+ * remap_pfn_range() call in ->mmap().
+ */
+static int mmapdemo_remap_prepare(struct mmapdemo_dev *dev, struct vm_area_desc *desc)
+{
+	const struct mmapdemo_buf *buf = &dev->buf;
+	unsigned long first = desc->pgoff, count = vma_desc_pages(desc);
+	unsigned long run = mmapdemo_buf_run(buf, first, count);
+	/* Open-coded vma_desc_is_cow_mapping(), like mmapdemo_is_cow(). */
+	bool cow = vma_desc_test(desc, VMA_MAYWRITE_BIT) && !vma_desc_test(desc, VMA_SHARED_BIT);
+
+	if (cow && run < count)
+		return mmapdemo_remap_refuse(first, count);
+	mmap_action_remap(desc, desc->start, mmapdemo_buf_pfn(buf, first), run << PAGE_SHIFT);
+	return 0;
+}
+
+/*
+ * vm_ops->mapped: the rest of a shared mapping of a discontiguous range,
+ * then tracking. There is no mmap action for several ranges, so the other
+ * runs are remapped here, where the VMA exists (see mmapdemo_vma_find())
+ * and the mmap lock is still held for writing, before mmap() returns. A
+ * failure unmaps the whole VMA (mmap_action_finish() in mm/util.c).
+ */
+static int mmapdemo_remap_mapped(unsigned long start, unsigned long end, pgoff_t pgoff,
+				 const struct file *file, void **vm_private_data)
+{
+	struct vm_area_struct *vma = mmapdemo_vma_find(start, end, file);
+	struct mmapdemo_dev *dev = mmapdemo_file_dev(file);
+	int ret;
+
+	if (!vma)
+		return -EINVAL;
+	/* A private VMA was remapped whole, and its pgoff is now a PFN. */
+	if (!mmapdemo_is_cow(vma)) {
+		ret = mmapdemo_remap_runs(&dev->buf, vma, pgoff,
+					  mmapdemo_buf_run(&dev->buf, pgoff, vma_pages(vma)));
+		if (ret)
+			return ret;
+	}
+	return mmapdemo_vma_track(dev, vma, vm_private_data);
+}
+#else
+static int mmapdemo_remap_mmap(struct mmapdemo_dev *dev, struct vm_area_struct *vma)
+{
+	unsigned long first = vma->vm_pgoff, count = vma_pages(vma);
+
+	if (mmapdemo_is_cow(vma) && mmapdemo_buf_run(&dev->buf, first, count) < count)
+		return mmapdemo_remap_refuse(first, count);
+	return mmapdemo_remap_runs(&dev->buf, vma, first, 0);
+}
+#endif
+
 static const struct vm_operations_struct mmapdemo_remap_vm_ops = {
+#ifdef MMAPDEMO_MMAP_PREPARE
+	.mapped = mmapdemo_remap_mapped,
+#endif
 	.open = mmapdemo_vma_open,
 	.close = mmapdemo_vma_close,
 };
@@ -61,7 +132,11 @@ static const struct vm_operations_struct mmapdemo_remap_vm_ops = {
 const struct mmapdemo_variant mmapdemo_remap_variant = {
 	.name = MMAPDEMO_MODE_NAME_REMAP,
 	.api = "remap_pfn_range()",
+#ifdef MMAPDEMO_MMAP_PREPARE
+	.mmap_prepare = mmapdemo_remap_prepare,
+#else
 	.mmap = mmapdemo_remap_mmap,
+#endif
 	.vm_ops = &mmapdemo_remap_vm_ops,
 	/* remap_pfn_range() sets VM_DONTEXPAND (and VM_PFNMAP) itself. */
 	.expandable = false,

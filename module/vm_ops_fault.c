@@ -2,10 +2,10 @@
 /*
  * mmapdemo variant "fault": demand paging with vm_operations_struct.fault.
  *
- * ->mmap() maps nothing. The first touch of each page of the VMA traps
- * into the kernel, which finds no page table entry and calls .fault; the
- * handler names the buffer page for vmf->pgoff and the core fault code
- * installs it:
+ * mmap() maps nothing (the variant has no mmap hook). The first touch of
+ * each page of the VMA traps into the kernel, which finds no page table
+ * entry and calls .fault; the handler names the buffer page for
+ * vmf->pgoff and the core fault code installs it:
  *   - read fault or write to MAP_SHARED: the device page itself;
  *   - write to MAP_PRIVATE: the core copies the page into a new anonymous
  *     page (do_cow_fault()) and maps the copy; a read first maps the
@@ -18,6 +18,7 @@
 
 #include <linux/mm.h>
 
+#include "compat.h"
 #include "mmapdemo.h"
 
 static vm_fault_t mmapdemo_fault(struct vm_fault *vmf)
@@ -39,21 +40,18 @@ static vm_fault_t mmapdemo_fault(struct vm_fault *vmf)
 }
 
 static const struct vm_operations_struct mmapdemo_fault_vm_ops = {
+#ifdef MMAPDEMO_MMAP_PREPARE
+	.mapped = mmapdemo_vma_mapped,
+#endif
 	.open = mmapdemo_vma_open,
 	.close = mmapdemo_vma_close,
 	.fault = mmapdemo_fault,
 };
 
-/* Nothing to map now: every page comes from mmapdemo_fault(). */
-static int mmapdemo_fault_mmap(struct mmapdemo_dev *dev, struct vm_area_struct *vma)
-{
-	return 0;
-}
-
+/* No .mmap or .mmap_prepare: nothing to map now, every page faults in. */
 const struct mmapdemo_variant mmapdemo_fault_variant = {
 	.name = MMAPDEMO_MODE_NAME_FAULT,
 	.api = "vm_operations_struct.fault",
-	.mmap = mmapdemo_fault_mmap,
 	.vm_ops = &mmapdemo_fault_vm_ops,
 	/* The bounds check in mmapdemo_fault() turns growth into SIGBUS. */
 	.expandable = true,

@@ -258,11 +258,25 @@ dirty() {
 	[ -z "$bin" ] || "$bin/mmapdemo_hold" --dirty "$mib" || diag "mmapdemo_hold --dirty $mib failed"
 }
 
+# The file operation that must implement mmap() on this kernel, so that
+# the suite proves the one it ran through: f_op->mmap_prepare from 7.2 on,
+# f_op->mmap before (module/compat.h). The load line names it.
+kver=$(uname -r)
+kmajor=${kver%%.*}
+kminor=${kver#*.}
+kminor=${kminor%%[!0-9]*}
+if [ "$kmajor" -gt 7 ] || { [ "$kmajor" -eq 7 ] && [ "$kminor" -ge 2 ]; }; then
+	HOOK=mmap_prepare
+else
+	HOOK=mmap
+fi
+
 for c in $CONFIGS; do
 	mode=${c%:*}
 	pages=${c#*:}
 	name="mode=$mode pages=$pages"
 	dirty "$pages"
+	dmesg_mark
 	if ! load "mode=$mode" "pages=$pages"; then
 		not_ok "insmod $name"
 		not_ok "sysfs $name # not loaded"
@@ -270,7 +284,13 @@ for c in $CONFIGS; do
 		not_ok "rmmod $name # not loaded"
 		continue
 	fi
-	ok "insmod $name"
+	dmesg_new
+	bad=
+	mod_lines | grep -q "via f_op->$HOOK\$" || {
+		bad="the load line does not say 'via f_op->$HOOK' (kernel $kver)"
+		mod_lines | sed 's/^/# dmesg: /'
+	}
+	result "insmod $name, mmap() via f_op->$HOOK"
 	check_sysfs "$mode" "$pages"
 	result "sysfs $name"
 	if [ -z "$bin" ]; then
