@@ -511,6 +511,17 @@ void mmapdemo_unexpected(const char *fmt, ...)
 	mmapdemo_nr_unexpected++;
 }
 
+int mmapdemo_finish(const char *prog)
+{
+	if (mmapdemo_nr_unexpected) {
+		printf("\n%s: %d claim(s) did not hold, see the UNEXPECTED lines\n", prog,
+		       mmapdemo_nr_unexpected);
+		return 1;
+	}
+	printf("\n%s: every claim checked\n", prog);
+	return 0;
+}
+
 void mmapdemo_print_wrapped(const char *first, const char *text)
 {
 	int indent = (int)strlen(first), col = indent, len;

@@ -119,6 +119,11 @@ void mmapdemo_print_stats(FILE *out, const struct mmapdemo_stats *stats);
 /* Claims of the running process that did not hold (mmapdemo_unexpected()). */
 extern int mmapdemo_nr_unexpected;
 /* "UNEXPECTED: ..." on stdout (flushed), counted: the demo exits 1 at the end. */
+/*
+ * The demo's last line: "PROG: every claim checked", or how many did not
+ * hold. Returns the demo's exit status: 0, or 1 after any UNEXPECTED.
+ */
+int mmapdemo_finish(const char *prog);
 void mmapdemo_unexpected(const char *fmt, ...) MMAPDEMO_PRINTF(1, 2);
 /* @text after @first, wrapped at 78 columns and indented under it. */
 void mmapdemo_print_wrapped(const char *first, const char *text);

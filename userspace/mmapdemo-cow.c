@@ -904,10 +904,5 @@ int main(int argc, char **argv)
 	if (mmapdemo_set_mode(fd, info.mode, 0))
 		die("MMAPDEMO_IOC_SET_MODE");
 	close(fd);
-	if (mmapdemo_nr_unexpected) {
-		printf("\nmmapdemo-cow: UNEXPECTED results above: the kernel did not behave as narrated\n");
-		return 1;
-	}
-	printf("\nmmapdemo-cow: every claim checked\n");
-	return 0;
+	return mmapdemo_finish(PROG);
 }

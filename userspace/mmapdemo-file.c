@@ -48,7 +48,6 @@ static const char usage[] =
 	"               instead of a temporary file in $TMPDIR or /tmp (removed)\n"
 	"  -h, --help   this text\n";
 
-static int unexpected;
 static int step_no;
 static size_t ps;
 static char temp_path[4096];	/* the temporary file, until removed */
@@ -70,11 +69,6 @@ static void heading(const char *title, const char *doing)
 {
 	printf("\n%d. %s\n  doing: %s\n", ++step_no, title, doing);
 }
-
-#define oops(fmt, ...)	do {					\
-		printf("UNEXPECTED: " fmt "\n", ##__VA_ARGS__);	\
-		unexpected = 1;					\
-	} while (0)
 
 static void show_maps(const char *name, const void *addr)
 {
@@ -123,7 +117,7 @@ static void read_file(const char *path, off_t off, char *buf, size_t len)
 static void check_text(const char *what, const char *got, const char *want)
 {
 	if (strcmp(got, want))
-		oops("%s reads \"%s\", expected \"%s\"", what, got, want);
+		mmapdemo_unexpected("%s reads \"%s\", expected \"%s\"", what, got, want);
 }
 
 /* ------------------------------------------------------------ SIGBUS */
@@ -188,7 +182,7 @@ static void step_empty(int fd, const char *path, char **shared)
 	show_maps("shared", *shared);
 	grid(*shared, NPAGES);
 	if (st.st_size != 0)
-		oops("the file should be empty");
+		mmapdemo_unexpected("the file should be empty");
 	mmapdemo_why("mmap() only creates a VMA that remembers (file, offset); pages are looked up at the first touch.");
 }
 
@@ -203,9 +197,9 @@ static void step_sigbus(char *shared)
 		       (int)bus_sig, strsignal(bus_sig), bus_code,
 		       bus_code == BUS_ADRERR ? "BUS_ADRERR" : "?", bus_addr, (void *)shared);
 		if (bus_sig != SIGBUS || bus_code != BUS_ADRERR || bus_addr != shared)
-			oops("expected SIGBUS, BUS_ADRERR at %p", (void *)shared);
+			mmapdemo_unexpected("expected SIGBUS, BUS_ADRERR at %p", (void *)shared);
 	} else {
-		oops("the load past EOF returned %d instead of raising SIGBUS", c);
+		mmapdemo_unexpected("the load past EOF returned %d instead of raising SIGBUS", c);
 	}
 	grid(shared, NPAGES);
 	mmapdemo_why("the fault handler of the file found no page at offset 0 (it is past EOF: nothing backs it), and a mapping has no way to return an error but a signal; mmapdemo's .fault answers past its buffer the same way (VM_FAULT_SIGBUS).");
@@ -220,7 +214,7 @@ static void step_shared(int fd, const char *path, char *shared)
 	if (ftruncate(fd, (off_t)(NPAGES * ps)))
 		die("ftruncate");
 	if (load_may_bus(shared, &c))
-		oops("SIGBUS after ftruncate()");
+		mmapdemo_unexpected("SIGBUS after ftruncate()");
 	else
 		printf("  the same load now returns %d: a zero-filled page of the file\n", c);
 	memcpy(shared, shared_text, sizeof(shared_text));
@@ -271,7 +265,7 @@ static void step_private(int fd, const char *path, char *shared, char **private)
 	printf("  private write: Anonymous %ld kB -> %ld kB (+%ld kB, one page), the file unchanged\n",
 	       anon_before, anon_after, anon_after - anon_before);
 	if (anon_after - anon_before != (long)(ps / 1024))
-		oops("Anonymous should grow by %zu kB (one copied page)", ps / 1024);
+		mmapdemo_unexpected("Anonymous should grow by %zu kB (one copied page)", ps / 1024);
 	mmapdemo_why("the first write to a private page copies it into a new anonymous page (copy-on-write); msync() and writeback only know the file's own pages, so the copy never reaches the file.");
 }
 
@@ -288,7 +282,7 @@ static void step_follow(int fd, const char *path, char *shared, char *private)
 	printf("  private page 1 reads \"%s\" (never written: %s)\n", p1,
 	       mmapdemo_page_state(-1, p1, 1) == 'S' ? "mapped to the page-cache page" : "?");
 	if (mmapdemo_page_state(-1, p1, 1) != 'S')
-		oops("private page 1 should map the file's page (S), pagemap says %c",
+		mmapdemo_unexpected("private page 1 should map the file's page (S), pagemap says %c",
 		     mmapdemo_page_state(-1, p1, 1));
 	if (pwrite(fd, changed0, sizeof(changed0), 0) != (ssize_t)sizeof(changed0) ||
 	    pwrite(fd, changed1, sizeof(changed1), (off_t)ps) != (ssize_t)sizeof(changed1))
@@ -345,9 +339,9 @@ static void step_device(void)
 	printf("  device private write: Anonymous %ld kB -> %ld kB, %llu .fault call(s), read() of the device still \"%s\"\n",
 	       anon_before, anon_after, (unsigned long long)(after.faults - before.faults), buf);
 	if (anon_after - anon_before != (long)(ps / 1024))
-		oops("Anonymous should grow by %zu kB on the device too", ps / 1024);
+		mmapdemo_unexpected("Anonymous should grow by %zu kB on the device too", ps / 1024);
 	if (after.faults - before.faults != 1)
-		oops("expected 1 .fault call (the page copied from), got %llu",
+		mmapdemo_unexpected("expected 1 .fault call (the page copied from), got %llu",
 		     (unsigned long long)(after.faults - before.faults));
 	check_text("read() of the device", buf, dev_text);
 	if (munmap(m, ps))
@@ -435,10 +429,5 @@ int main(int argc, char **argv)
 	}
 	step_device();
 
-	if (unexpected) {
-		printf("\n" PROG ": FAILED, see the UNEXPECTED lines\n");
-		return 1;
-	}
-	printf("\n" PROG ": every claim checked\n");
-	return 0;
+	return mmapdemo_finish(PROG);
 }

@@ -511,11 +511,5 @@ int main(int argc, char **argv)
 	if (mmapdemo_set_mode(fd, info.mode, 0))
 		die("MMAPDEMO_IOC_SET_MODE");
 	close(fd);
-	if (mmapdemo_nr_unexpected) {
-		printf("\n" PROG ": %d claim(s) did not hold, see the UNEXPECTED lines\n",
-		       mmapdemo_nr_unexpected);
-		return 1;
-	}
-	printf("\n" PROG ": every claim checked\n");
-	return 0;
+	return mmapdemo_finish(PROG);
 }

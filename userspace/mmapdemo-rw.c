@@ -924,11 +924,5 @@ int main(int argc, char **argv)
 	mmapdemo_why("counts are exact and checked; times vary from run to run and are not.");
 	step_interpret(7);
 
-	if (mmapdemo_nr_unexpected) {
-		printf("\n" PROG ": %d claim(s) did not hold, see the UNEXPECTED lines\n",
-		       mmapdemo_nr_unexpected);
-		return 1;
-	}
-	printf("\n" PROG ": every claim checked\n");
-	return 0;
+	return mmapdemo_finish(PROG);
 }
