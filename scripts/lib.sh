@@ -67,31 +67,29 @@ pick_kver() {
 }
 
 # in_chroot ROOT CMD...: run CMD in the chroot ROOT with /proc mounted
-# (objtool and some maintainer scripts need it) and the project bind-mounted
-# at /src; both are unmounted afterwards, also on failure. Mounts that were
-# already there (another run) are used and left alone.
+# (objtool and some maintainer scripts need it) and this tree bind-mounted
+# at /src; both are unmounted afterwards, also on failure. One run at a
+# time per chroot (flock on ROOT.lock): /src must be this tree, never the
+# tree of another run sharing the chroot. A mount left by a killed run is
+# replaced.
 in_chroot() (
-	local root=$1 mounted=()
+	local root=$1 m
 	shift
 	# shellcheck disable=SC2317 # called by the EXIT trap
 	undo() {
-		local i
-		for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
-			umount "${mounted[i]}" 2>/dev/null || umount -l "${mounted[i]}"
+		for m in "$root/src" "$root/proc"; do
+			! mountpoint -q "$m" || umount "$m" 2>/dev/null || umount -l "$m"
 		done
 	}
+	exec 9>"$root.lock"
+	flock 9
 	trap undo EXIT
+	undo
 	mkdir -p "$root/proc" "$root/src"
-	if ! mountpoint -q "$root/proc"; then
-		mount -t proc proc "$root/proc"
-		mounted+=("$root/proc")
-	fi
-	if ! mountpoint -q "$root/src"; then
-		mount --bind "$TOP" "$root/src"
-		mounted+=("$root/src")
-	fi
+	mount -t proc proc "$root/proc"
+	mount --bind "$TOP" "$root/src"
 	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 \
-		DEBIAN_FRONTEND=noninteractive INITRD=No chroot "$root" "$@"
+		DEBIAN_FRONTEND=noninteractive INITRD=No chroot "$root" "$@" 9>&-
 )
 
 # Where the kernel-line chroots live (about 0.7 GiB each). Not under this
