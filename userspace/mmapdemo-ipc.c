@@ -114,6 +114,19 @@ static void die(const char *what)
 	exit(1);
 }
 
+/* fork(), with stdio flushed first so that no buffered line is printed twice. */
+static pid_t xfork(void)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	return pid;
+}
+
 static void heading(const char *title, const char *doing)
 {
 	printf("\n%d. %s\n  doing: %s\n", ++step_no, title, doing);
@@ -543,11 +556,7 @@ static pid_t spawn_role(enum role role, uint64_t mode, uint32_t nmsgs, int timeo
 	snprintf(a_page, sizeof(a_page), "--page=%" PRIu64, the_page);
 	snprintf(a_msgs, sizeof(a_msgs), "--messages=%" PRIu32, nmsgs);
 	snprintf(a_timeout, sizeof(a_timeout), "--timeout=%d", timeout);
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0)
-		die("fork");
+	pid = xfork();
 	if (!pid) {
 		execv("/proc/self/exe", argv);
 		fprintf(stderr, PROG ": execv /proc/self/exe: %s\n", strerror(errno));
@@ -685,11 +694,7 @@ static int probe_sem(void *where, char *err, size_t errsize)
 
 	if (pipe(pipefd))
 		die("pipe");
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0)
-		die("fork");
+	pid = xfork();
 	if (!pid) {
 		struct rlimit nocore = { 0, 0 };
 		struct timespec t;
@@ -831,11 +836,7 @@ static void step_anon_shared(uint32_t nmsgs, int timeout)
 		die("mmap");
 	if (!mmapdemo_maps_line(parent.pg, line, sizeof(line)))
 		printf("  /proc/self/maps: %s\n", line);
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0)
-		die("fork");
+	pid = xfork();
 	if (!pid) {
 		struct peer child = parent;
 
@@ -883,11 +884,7 @@ static void step_anon_private(void)
 		       (void *)m, pfn);
 	else
 		printf("  parent (pid %d): \"%s\" at %p\n", (int)getpid(), m, (void *)m);
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0)
-		die("fork");
+	pid = xfork();
 	if (!pid) {
 		uint64_t child_pfn;
 
