@@ -177,6 +177,9 @@ static long mmapdemo_set_mode(struct mmapdemo_file *mf, void __user *uarg)
 		return -EFAULT;
 	if (m.mode >= MMAPDEMO_NR_MODES || (m.flags & ~MMAPDEMO_MODE_FLAGS))
 		return -EINVAL;
+	/* A variant this kernel cannot do has no table entry. */
+	if (!mmapdemo_variants[m.mode])
+		return -EOPNOTSUPP;
 	if ((m.flags & MMAPDEMO_MODE_EXPANDABLE) && !mmapdemo_variants[m.mode]->expandable)
 		return -EINVAL;
 	WRITE_ONCE(mf->variant, mmapdemo_variants[m.mode]);
@@ -276,7 +279,7 @@ static const struct mmapdemo_variant *mmapdemo_find_variant(const char *name)
 	unsigned int i;
 
 	for (i = 0; i < MMAPDEMO_NR_MODES; i++)
-		if (sysfs_streq(name, mmapdemo_variants[i]->name))
+		if (mmapdemo_variants[i] && sysfs_streq(name, mmapdemo_variants[i]->name))
 			return mmapdemo_variants[i];
 	return NULL;
 }

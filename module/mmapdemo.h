@@ -67,6 +67,8 @@ struct mmapdemo_counters {
 	atomic64_t mmaps;
 	atomic64_t vma_opens;
 	atomic64_t vma_closes;
+	atomic64_t huge_faults;
+	atomic64_t fault_pages;
 };
 
 #define mmapdemo_count(dev, counter) atomic64_inc(&(dev)->counters.counter)

@@ -6,6 +6,7 @@
  * /sys/class/misc/mmapdemo/, one value per file, so a lab can `cat` it:
  *
  *   faults sigbus mmaps vma_opens vma_closes   events (MMAPDEMO_IOC_RESET_STATS)
+ *   huge_faults fault_pages                     (events, too)
  *   vmas mapped_pages                           what is mapped now
  *   pages contiguous mode                       the buffer and mode=
  */
@@ -26,6 +27,8 @@ void mmapdemo_stats_get(struct mmapdemo_dev *dev, struct mmapdemo_stats *st)
 	st->mmaps = atomic64_read(&c->mmaps);
 	st->vma_opens = atomic64_read(&c->vma_opens);
 	st->vma_closes = atomic64_read(&c->vma_closes);
+	st->huge_faults = atomic64_read(&c->huge_faults);
+	st->fault_pages = atomic64_read(&c->fault_pages);
 	mmapdemo_vma_gauges(dev, &st->vmas, &st->mapped_pages);
 }
 
@@ -38,6 +41,8 @@ void mmapdemo_stats_reset(struct mmapdemo_dev *dev)
 	atomic64_set(&c->mmaps, 0);
 	atomic64_set(&c->vma_opens, 0);
 	atomic64_set(&c->vma_closes, 0);
+	atomic64_set(&c->huge_faults, 0);
+	atomic64_set(&c->fault_pages, 0);
 }
 
 /* misc_register() stores the struct miscdevice as the device's drvdata. */
@@ -76,6 +81,8 @@ static struct dev_ext_attribute mmapdemo_stat_attrs[] = {
 	MMAPDEMO_STAT_ATTR(vma_closes),
 	MMAPDEMO_STAT_ATTR(vmas),
 	MMAPDEMO_STAT_ATTR(mapped_pages),
+	MMAPDEMO_STAT_ATTR(huge_faults),
+	MMAPDEMO_STAT_ATTR(fault_pages),
 };
 
 static ssize_t pages_show(struct device *d, struct device_attribute *attr, char *out)
@@ -104,6 +111,8 @@ static struct attribute *mmapdemo_attrs[] = {
 	&mmapdemo_stat_attrs[4].attr.attr,
 	&mmapdemo_stat_attrs[5].attr.attr,
 	&mmapdemo_stat_attrs[6].attr.attr,
+	&mmapdemo_stat_attrs[7].attr.attr,
+	&mmapdemo_stat_attrs[8].attr.attr,
 	&dev_attr_pages.attr,
 	&dev_attr_contiguous.attr,
 	&dev_attr_mode.attr,

@@ -36,6 +36,7 @@ static vm_fault_t mmapdemo_fault(struct vm_fault *vmf)
 	get_page(page);
 	vmf->page = page;
 	mmapdemo_count(dev, faults);
+	mmapdemo_count(dev, fault_pages);
 	return 0;
 }
 

@@ -213,7 +213,7 @@ refused "insmod pages=2^40 refused (ENOMEM, one log line, no allocation warning)
 check_sysfs() {
 	bad=
 	[ -c $DEV ] || bad="no $DEV"
-	for f in faults sigbus mmaps vma_opens vma_closes vmas mapped_pages pages mode contiguous; do
+	for f in faults sigbus mmaps vma_opens vma_closes vmas mapped_pages huge_faults fault_pages pages mode contiguous; do
 		if [ ! -f "$SYSFS/$f" ]; then
 			bad="${bad:+$bad; }no $SYSFS/$f"
 			continue
@@ -222,7 +222,7 @@ check_sysfs() {
 		[ "$perm" = 444 ] || bad="${bad:+$bad; }$f has mode $perm, not 444"
 		[ "$(wc -l <"$SYSFS/$f")" -eq 1 ] || bad="${bad:+$bad; }$f is not one line"
 	done
-	for f in faults sigbus mmaps vma_opens vma_closes vmas mapped_pages; do
+	for f in faults sigbus mmaps vma_opens vma_closes vmas mapped_pages huge_faults fault_pages; do
 		[ "$(sysfs $f)" = 0 ] || bad="${bad:+$bad; }$f is '$(sysfs $f)', not 0"
 	done
 	[ "$(sysfs mode)" = "$1" ] || bad="${bad:+$bad; }mode is '$(sysfs mode)', not $1"

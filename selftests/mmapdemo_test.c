@@ -62,6 +62,7 @@ static void *volatile null_ptr;
 
 static const char *const stat_files[] = {
 	"faults", "sigbus", "mmaps", "vma_opens", "vma_closes", "vmas", "mapped_pages",
+	"huge_faults", "fault_pages",
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -400,7 +401,7 @@ TEST(sysfs_attributes)
 {
 	static const char *const files[] = {
 		"faults", "sigbus", "mmaps", "vma_opens", "vma_closes", "vmas",
-		"mapped_pages", "pages", "mode", "contiguous",
+		"mapped_pages", "huge_faults", "fault_pages", "pages", "mode", "contiguous",
 	};
 	struct mmapdemo_stats st, st2;
 	struct mmapdemo_info info;

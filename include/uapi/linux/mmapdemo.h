@@ -24,13 +24,25 @@
  *	touch (demand paging).
  * MMAPDEMO_MODE_REMAP: remap_pfn_range() fills every page table entry at
  *	mmap() time (eager, VM_PFNMAP).
+ * MMAPDEMO_MODE_INSERT: vm_insert_pages() maps every page at mmap() time
+ *	(eager, refcounted struct pages, VM_MIXEDMAP).
+ * MMAPDEMO_MODE_BATCH: .fault maps a window of batch_pages pages around
+ *	the faulting one with one vm_insert_pages() call (fault-around).
+ * MMAPDEMO_MODE_HUGE: .huge_fault maps 2 MiB with one PMD where the
+ *	address and the buffer allow it, .fault maps 4 KiB pages elsewhere.
  */
 #define MMAPDEMO_MODE_FAULT	0
 #define MMAPDEMO_MODE_REMAP	1
-#define MMAPDEMO_NR_MODES	2
+#define MMAPDEMO_MODE_INSERT	2
+#define MMAPDEMO_MODE_BATCH	3
+#define MMAPDEMO_MODE_HUGE	4
+#define MMAPDEMO_NR_MODES	5
 
 #define MMAPDEMO_MODE_NAME_FAULT	"fault"
 #define MMAPDEMO_MODE_NAME_REMAP	"remap"
+#define MMAPDEMO_MODE_NAME_INSERT	"insert"
+#define MMAPDEMO_MODE_NAME_BATCH	"batch"
+#define MMAPDEMO_MODE_NAME_HUGE		"huge"
 
 /* mmapdemo_info.flags */
 /* Every page of the buffer follows the previous one physically. */
@@ -82,7 +94,7 @@ struct mmapdemo_mode {
  * gauges (@vmas, @mapped_pages) describe mappings that exist now and are
  * not reset.
  *
- * @faults:	out: .fault calls that mapped a buffer page
+ * @faults:	out: .fault and .huge_fault calls that mapped buffer pages
  * @sigbus:	out: .fault calls refused with SIGBUS (past the buffer)
  * @mmaps:	out: successful mmap() calls on the device
  * @vma_opens:	out: vm_ops->open calls: a VMA copied by fork(), split by
@@ -90,6 +102,11 @@ struct mmapdemo_mode {
  * @vma_closes:	out: vm_ops->close calls: a VMA went away
  * @vmas:	out: device VMAs that exist now, in all processes
  * @mapped_pages: out: pages covered by those VMAs (sum of their sizes)
+ * @huge_faults: out: .huge_fault calls that mapped 2 MiB with one PMD
+ *		(also counted in @faults)
+ * @fault_pages: out: buffer pages mapped by those @faults: one per
+ *		.fault call in fault mode, up to batch_pages in batch mode,
+ *		512 per @huge_faults
  */
 struct mmapdemo_stats {
 	__u64 faults;
@@ -99,6 +116,8 @@ struct mmapdemo_stats {
 	__u64 vma_closes;
 	__u64 vmas;
 	__u64 mapped_pages;
+	__u64 huge_faults;
+	__u64 fault_pages;
 };
 
 /**
