@@ -10,9 +10,11 @@
 #   make check KERNEL=6.12   the same on another kernel line: 6.1 (default), 6.12, 7.2
 #   make matrix          make check on all three kernel lines, and a summary table
 #   make shell           boot the VM with everything loaded and give a root shell
+#   make bench           benchmark every variant against core mm in the VM (1 GiB, about
+#                        15 min under TCG): plots and docs/benchmarks.md (QUICK=1: 2 min, build/)
 #   make lint            checkpatch --strict, W=1, sparse (C=2), -Werror userspace, shellcheck
 #   make clean           remove every build product (distclean: also the kernel-line chroots)
-#   VM options (demo check shell): KERNEL= KVER= KROOT= ACCEL=kvm VM_TIMEOUT= MMAPDEMO_PARAMS= VERBOSE=1
+#   VM options (demo check shell bench): KERNEL= KVER= KROOT= ACCEL=kvm VM_TIMEOUT= MMAPDEMO_PARAMS= VERBOSE=1
 #
 # The module is built by Kbuild (see ./Kbuild); this file only drives it.
 
@@ -36,7 +38,7 @@ TEST_SRCS := $(wildcard selftests/*.c)
 TESTS     := $(patsubst selftests/%.c,$(BIN)/%,$(TEST_SRCS))
 USER_DEPS := include/uapi/linux/mmapdemo.h userspace/libmmapdemo.h userspace/libmmapdemo.c
 
-.PHONY: all module modules install userspace demo check shell matrix lint clean distclean help
+.PHONY: all module modules install userspace demo check shell bench matrix lint clean distclean help
 
 all: module
 
@@ -71,6 +73,12 @@ $(BIN):
 demo check shell:
 	scripts/vm.sh $@
 
+# The run's CSV goes to build/bench/; the report turns it into plots and
+# docs/benchmarks.md (QUICK=1: into build/bench/ only, docs/ untouched).
+bench:
+	scripts/vm.sh bench
+	scripts/bench-report.sh
+
 matrix:
 	scripts/matrix.sh
 
@@ -94,4 +102,4 @@ distclean: clean
 	rm -rf $(CACHE)
 
 help:
-	@sed -n '3,16p' Makefile
+	@sed -n '3,18p' Makefile

@@ -8,15 +8,18 @@
 # status and power the machine off.
 #
 # Kernel command line (read from /proc/cmdline):
-#   mmapdemo_vm.run=check|demo|shell  what to do
+#   mmapdemo_vm.run=check|demo|shell|bench  what to do
 #   mmapdemo_vm.timeout=SECONDS       limit for the tests / each demo
-#   mmapdemo_vm.params=a=1,b=2        module parameters for demo and shell
+#   mmapdemo_vm.params=a=1,b=2        module parameters for demo, shell, bench
+#   mmapdemo_vm.accel=tcg|kvm         the accelerator QEMU runs (for bench)
+#   mmapdemo_vm.quick=1               bench: the short run
 #
 # Serial ports: ttyS0 is the kernel console (build/vm/console.log, or the
 # terminal in shell mode); ttyS1 (build/vm/results.tap) carries everything the
 # host parses, so kernel messages never interleave with it:
 #   MMAPDEMO-BOOTED <kernel release>
-#   ...test TAP / demo output...
+#   ...test TAP / demo / bench output...
+#   MMAPDEMO-CSV-BEGIN / the bench's CSV / MMAPDEMO-CSV-END  (bench only)
 #   MMAPDEMO-GUEST-TIMEOUT <seconds>  (only when the guest's timeout fired)
 #   MMAPDEMO-DMESG-BEGIN / dmesg / MMAPDEMO-DMESG-END
 #   MMAPDEMO-TAINT <taint without O and E>
@@ -45,12 +48,16 @@ KO=$MMAPDEMO_KO
 run=check
 limit=540
 params=
+accel=unknown
+quick=
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case $arg in
 	mmapdemo_vm.run=*) run=${arg#*=} ;;
 	mmapdemo_vm.timeout=*) limit=${arg#*=} ;;
 	mmapdemo_vm.params=*) params=$(echo "${arg#*=}" | tr , ' ') ;;
+	mmapdemo_vm.accel=*) accel=${arg#*=} ;;
+	mmapdemo_vm.quick=*) quick=--quick ;;
 	esac
 done
 
@@ -109,6 +116,33 @@ demo)
 			status=1
 		fi
 	done </mmapdemo/demos.list
+	;;
+bench)
+	# The cold file lives on the virtio-blk disk (/dev/vda, ext4).
+	for m in virtio_pci virtio_blk crc32c_generic ext4; do
+		modprobe $m >$RESULTS 2>&1 || res "mmapdemo-vm: modprobe $m failed"
+	done
+	mkdir -p /mnt/bench
+	i=0
+	while [ ! -b /dev/vda ] && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
+	filedir=
+	if mount -t ext4 /dev/vda /mnt/bench >$RESULTS 2>&1; then
+		filedir="--file-dir /mnt/bench"
+	else
+		res "mmapdemo-vm: cannot mount /dev/vda: the bench's file targets fail"
+		status=1
+	fi
+	load_module
+	export MMAPDEMO_ACCEL="$accel"
+	# shellcheck disable=SC2086 # $quick and $filedir are lists of words
+	guarded "$limit" mmapdemo-bench $quick $filedir --csv /tmp/bench.csv
+	[ "$rc" -eq 0 ] || { res "==== mmapdemo-bench: FAILED, exit status $rc"; status=1; }
+	if [ -f /tmp/bench.csv ]; then
+		res MMAPDEMO-CSV-BEGIN
+		cat /tmp/bench.csv >$RESULTS
+		res MMAPDEMO-CSV-END
+	fi
+	! mountpoint -q /mnt/bench || umount /mnt/bench >$RESULTS 2>&1
 	;;
 shell)
 	load_module

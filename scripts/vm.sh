@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# scripts/vm.sh check|demo|shell [--judge]: build the module and the static userspace
-# for the VM's kernel, pack an initramfs, boot it in QEMU and judge the run.
-# Called by `make check`, `make demo`, `make shell`.
+# scripts/vm.sh check|demo|shell|bench [--judge]: build the module and the static
+# userspace for the VM's kernel, pack an initramfs, boot it in QEMU and judge the
+# run. Called by `make check`, `make demo`, `make shell`, `make bench`.
 #
 #   check  run selftests/mmapdemo.sh in the guest; TAP on the terminal; the
 #          last line is "check: N passed, N failed, N skipped".
 #   demo   load the module, run each demo program (userspace/demos.list order,
 #          else alphabetical), unload it.
 #   shell  load the module and give an interactive root shell on the terminal.
+#   bench  load the module with a 1 GiB buffer, mount an ext4 image on a
+#          virtio-blk disk (made here, build/vm/bench-disk.img), run
+#          mmapdemo-bench; its table on the terminal, its CSV in
+#          build/bench/bench.csv (scripts/bench-report.sh makes the plots and
+#          docs/benchmarks.md from it). QUICK=1: sizes up to 16 MiB, 3 rounds.
 #
 # Environment:
 #   KVER=6.1.0-NN-amd64  guest kernel (default: newest /boot/vmlinuz-*-amd64
@@ -22,10 +27,14 @@
 #                        from the chroot DIR (scripts/chroot.sh SUITE DIR) and
 #                        build the module inside it, with the suite's compiler
 #   ACCEL=tcg|kvm        default tcg (KVM hangs on some hosts: opt-in only)
-#   VM_TIMEOUT=SECONDS   whole VM run (default: check 600, demo 300, shell none)
+#   VM_TIMEOUT=SECONDS   whole VM run (default: check 600, demo 300, shell none,
+#                        bench 1800, QUICK=1 bench 480)
 #   BOOT_TIMEOUT=SECONDS no boot marker by then = boot failure (default 120)
-#   VM_MEM=2G VM_SMP=2   guest size
-#   MMAPDEMO_PARAMS="mode=remap pages=16"  module parameters (demo, shell)
+#   VM_MEM=2G VM_SMP=2   guest size (bench: 6G, QUICK=1 bench: 2G)
+#   VM_CPU=max           QEMU -cpu (bench under TCG: max,erms=off,fsrm=off)
+#   MMAPDEMO_PARAMS="mode=remap pages=16"  module parameters (demo, shell, bench;
+#                        bench default pages=262144, QUICK=1 pages=4096)
+#   QUICK=1              bench: the short smoke run (also for CI)
 #   PFNMAP=0             check: leave out the kernel's VM_PFNMAP selftest
 #                        (build/bin/pfnmap, scripts/pfnmap.sh); the suite
 #                        then reports it as SKIP
@@ -44,8 +53,20 @@ case $MODE in
 check) default_timeout=600 ;;
 demo) default_timeout=300 ;;
 shell) default_timeout=0 ;;
-*) die "usage: $0 check|demo|shell" ;;
+bench) default_timeout=1800 ;;
+*) die "usage: $0 check|demo|shell|bench" ;;
 esac
+QUICK=${QUICK:-}
+[ "$QUICK" != 0 ] || QUICK=
+default_mem=2G
+default_params=
+if [ "$MODE" = bench ]; then
+	if [ -n "$QUICK" ]; then
+		default_timeout=480 default_params=pages=4096
+	else
+		default_mem=6G default_params=pages=262144
+	fi
+fi
 
 VM=$TOP/build/vm
 KROOT=${KROOT:-}
@@ -56,9 +77,17 @@ RESULTS=$VM/results.tap
 ACCEL=${ACCEL:-tcg}
 VM_TIMEOUT=${VM_TIMEOUT:-$default_timeout}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-120}
-VM_MEM=${VM_MEM:-2G}
+VM_MEM=${VM_MEM:-$default_mem}
 VM_SMP=${VM_SMP:-2}
-MMAPDEMO_PARAMS=${MMAPDEMO_PARAMS:-}
+# bench under TCG: without ERMS/FSRM, so that neither the kernel's copies
+# (copy_to_user: read(), pread()) nor glibc's memcpy() use `rep movsb`,
+# which TCG emulates one byte at a time, far slower than the vector loops
+# used otherwise: with it read() loses to mmap() by an artefact of the
+# emulator (compare a QUICK=1 run with VM_CPU=max).
+default_cpu=max
+[ "$MODE" != bench ] || [ "${ACCEL:-tcg}" != tcg ] || default_cpu=max,erms=off,fsrm=off
+VM_CPU=${VM_CPU:-$default_cpu}
+MMAPDEMO_PARAMS=${MMAPDEMO_PARAMS:-$default_params}
 VERBOSE=${VERBOSE:-}
 PFNMAP=${PFNMAP:-1}
 
@@ -66,6 +95,12 @@ PFNMAP=${PFNMAP:-1}
 BOOT_ALLOWANCE=60
 HOST_DEPS=(qemu-system-x86 busybox-static kmod dash bash cpio gzip xz-utils binutils gcc make
 	libc6-dev linux-image-amd64 linux-headers-amd64 linux-source-6.1)
+# bench: the disk image (mkfs.ext4) and the plots (scripts/bench-report.sh).
+BENCH_DEPS=(e2fsprogs gnuplot-nox)
+BENCH_OUT=$TOP/build/bench
+BENCH_DISK=$VM/bench-disk.img
+# Guest modules for the bench's disk, with what they need (modules.dep).
+BENCH_KMODS=(virtio_pci virtio_blk ext4 crc32c_generic crc32c-intel)
 BADNESS='BUG:|WARNING:|Oops|Call Trace:|RIP:|Kernel panic|general protection fault|kernel BUG at|soft lockup|detected stalls|blocked for more than|refcount_t:|list_add corruption|UBSAN:|KASAN:|Bad page|Bad rss-counter'
 # Badness that TCG on a loaded host can cause without a bug.
 STALLS='soft lockup|detected stalls'
@@ -164,6 +199,18 @@ copy_kmod() {
 	esac
 }
 
+# copy_kmod_deps NAME DESTDIR: copy_kmod NAME and every module it needs
+# (modules.dep of the guest kernel).
+copy_kmod_deps() {
+	local dep line
+	line=$(grep -E "/$1\.ko[^:]*:" "$KROOT/lib/modules/$KVER/modules.dep" || true)
+	copy_kmod "$1" "$2"
+	for dep in ${line#*:}; do
+		dep=${dep##*/}
+		copy_kmod "${dep%%.ko*}" "$2"
+	done
+}
+
 # copy_with_libs ROOT PROGRAM: copy a dynamically linked program and the
 # libraries it needs into ROOT, at the same paths.
 copy_with_libs() {
@@ -190,7 +237,7 @@ guest_limit() {
 write_banner() {
 	cat <<EOF
 
-  mmapdemo VM: kernel $KVER, $ACCEL, $VM_SMP CPUs, $VM_MEM
+  mmapdemo VM: kernel $KVER, $ACCEL, $VM_SMP CPUs, $VM_MEM, -cpu $VM_CPU
   module loaded: insmod /mmapdemo/mmapdemo.ko $MMAPDEMO_PARAMS
     /dev/mmapdemo                      the device
     /sys/class/misc/mmapdemo           its sysfs directory
@@ -239,6 +286,9 @@ make_initramfs() {
 	# that modprobe/modinfo mmapdemo work too.
 	copy_kmod pvpanic "$kmods"
 	copy_kmod pvpanic-mmio "$kmods"
+	if [ "$MODE" = bench ]; then
+		for f in "${BENCH_KMODS[@]}"; do copy_kmod_deps "$f" "$kmods"; done
+	fi
 	cp "$TOP/mmapdemo.ko" "$root/mmapdemo/mmapdemo.ko"
 	ln -s ../../../../mmapdemo/mmapdemo.ko "$kmods/extra/mmapdemo.ko"
 	for f in modules.builtin modules.builtin.modinfo; do
@@ -289,12 +339,15 @@ qemu_cmd() {
 	[ "$MODE" = shell ] && quiet=quiet
 	local params=${MMAPDEMO_PARAMS// /,}
 	# shellcheck disable=SC2054 # QEMU options are comma-separated
-	QEMU=(qemu-system-x86_64 -machine "q35,accel=$accel" -cpu max
+	QEMU=(qemu-system-x86_64 -machine "q35,accel=$accel" -cpu "$VM_CPU"
 		-smp "$VM_SMP" -m "$VM_MEM" -nodefaults -no-user-config -display none -no-reboot
 		-kernel "$KROOT/boot/vmlinuz-$KVER" -initrd "$VM/initramfs.cpio.gz"
-		-append "console=ttyS0 $quiet panic=-1 oops=panic printk.devkmsg=on init_on_alloc=0 rdinit=/init mmapdemo_vm.run=$MODE mmapdemo_vm.timeout=$(guest_limit)${params:+ mmapdemo_vm.params=$params}"
+		-append "console=ttyS0 $quiet panic=-1 oops=panic printk.devkmsg=on init_on_alloc=0 rdinit=/init mmapdemo_vm.run=$MODE mmapdemo_vm.timeout=$(guest_limit) mmapdemo_vm.accel=$accel,cpu=$VM_CPU${QUICK:+ mmapdemo_vm.quick=1}${params:+ mmapdemo_vm.params=$params}"
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04
 		-device pvpanic -action panic=exit-failure)
+	# bench: the disk of its cold file, without the host's page cache.
+	[ "$MODE" != bench ] ||
+		QEMU+=(-drive "file=$BENCH_DISK,if=virtio,format=raw,cache=none")
 	if [ "$MODE" = shell ]; then
 		# ttyS0 and the QEMU monitor on the terminal (Ctrl-A X quits),
 		# also logged; Ctrl-C goes to the guest.
@@ -319,8 +372,8 @@ stream() {
 		case $line in
 		MMAPDEMO-BOOTED*)
 			log "guest booted (kernel ${line#MMAPDEMO-BOOTED }) after $(since "$BOOT_T0") s" ;;
-		MMAPDEMO-DMESG-BEGIN) in_dmesg=1 ;;
-		MMAPDEMO-DMESG-END) in_dmesg='' ;;
+		MMAPDEMO-DMESG-BEGIN | MMAPDEMO-CSV-BEGIN) in_dmesg=1 ;;
+		MMAPDEMO-DMESG-END | MMAPDEMO-CSV-END) in_dmesg='' ;;
 		MMAPDEMO-RESULT*) log "guest finished: status ${line#MMAPDEMO-RESULT }" ;;
 		MMAPDEMO-GUEST-TIMEOUT*)
 			line=${line#MMAPDEMO-GUEST-TIMEOUT }
@@ -549,6 +602,29 @@ judge() {
 	[ "${#FAIL[@]}" -eq 0 ]
 }
 
+# ---------------------------------------------------------------- bench
+
+# make_bench_disk: a fresh ext4 image for the bench's file (sparse; the
+# guest writes the file, the host never keeps the image in git).
+make_bench_disk() {
+	log "making the bench's ext4 disk image ${BENCH_DISK#"$TOP"/}"
+	rm -f "$BENCH_DISK"
+	truncate -s 512M "$BENCH_DISK"
+	run_logged "$VM/mkfs.log" mkfs.ext4 -q -F -L mmapdemo-bench "$BENCH_DISK" ||
+		die "mkfs.ext4 failed (log: $VM/mkfs.log)"
+}
+
+# save_bench: the guest's CSV (between its markers in results.tap) and the
+# terminal table, into build/bench/.
+save_bench() {
+	mkdir -p "$BENCH_OUT"
+	sed -n '/^MMAPDEMO-CSV-BEGIN/,/^MMAPDEMO-CSV-END/{/^MMAPDEMO-/d;p}' "$RESULTS" |
+		tr -d '\r' >"$BENCH_OUT/bench.csv"
+	tap_part | sed '/^[a-z]*,.*,[0-9]*,/d; /^# kernel=/d' | tr -d '\r' >"$BENCH_OUT/bench.txt"
+	[ -s "$BENCH_OUT/bench.csv" ] || die "bench: the guest sent no CSV (see ${RESULTS#"$TOP"/})"
+	log "bench: ${BENCH_OUT#"$TOP"/}/bench.csv ($(grep -vc '^#' "$BENCH_OUT/bench.csv") lines), table in ${BENCH_OUT#"$TOP"/}/bench.txt"
+}
+
 # ---------------------------------------------------------------- main
 
 if [ "${2:-}" = --judge ]; then
@@ -558,7 +634,9 @@ if [ "${2:-}" = --judge ]; then
 	exit
 fi
 log "$MODE: installing what is missing"
-"$SCRIPTS/deps.sh" "${HOST_DEPS[@]}"
+deps=("${HOST_DEPS[@]}")
+[ "$MODE" != bench ] || deps+=("${BENCH_DEPS[@]}")
+"$SCRIPTS/deps.sh" "${deps[@]}"
 if [ -n "${KERNEL:-}" ]; then
 	use_kernel "$KERNEL"
 	log "kernel line $KERNEL${KROOT:+ from ${KROOT#"$TOP"/}}"
@@ -569,6 +647,7 @@ build_module
 build_userspace
 build_pfnmap
 make_initramfs
+[ "$MODE" != bench ] || make_bench_disk
 qemu_cmd
 
 boot_vm
@@ -578,3 +657,4 @@ if [ "$MODE" != shell ] && ! booted; then
 	boot_vm
 fi
 judge
+[ "$MODE" != bench ] || save_bench
