@@ -128,6 +128,31 @@ unsigned long mmapdemo_buf_run(const struct mmapdemo_buf *buf, unsigned long fir
 	return n;
 }
 
+/**
+ * mmapdemo_buf_aligned_run() - whether one huge entry can map these pages
+ * @buf:	the buffer
+ * @first:	first page
+ * @order:	log2 of the number of pages (PMD_ORDER: 2 MiB on x86-64)
+ *
+ * A PMD maps 2^@order physically contiguous pages whose first PFN is a
+ * multiple of 2^@order. Chunks of MMAPDEMO_CHUNK_ORDER come from the page
+ * allocator naturally aligned, but a chunk may be smaller (a fragmented
+ * machine) and every later chunk then starts at another buffer index, so
+ * each range is checked, not assumed.
+ *
+ * Return: true when pages @first to @first + 2^@order - 1 exist and are
+ * one aligned physically contiguous run.
+ */
+bool mmapdemo_buf_aligned_run(const struct mmapdemo_buf *buf, unsigned long first,
+			      unsigned int order)
+{
+	unsigned long n = 1UL << order;
+
+	return first < buf->npages && n <= buf->npages - first &&
+	       IS_ALIGNED(mmapdemo_buf_pfn(buf, first), n) &&
+	       mmapdemo_buf_run(buf, first, n) == n;
+}
+
 /*
  * Copy between the buffer and an iov_iter (user memory for read/write),
  * one page at a time. copy_page_from_iter() leaves the rest of the page

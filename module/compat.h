@@ -34,4 +34,45 @@ static inline void vm_flags_set(struct vm_area_struct *vma, unsigned long flags)
 #define MMAPDEMO_MMAP_PREPARE
 #endif
 
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+/*
+ * 6.12 calls vm_ops->huge_fault for a driver's VM_PFNMAP VMA and can map a
+ * PFN with a "special" PMD (the huge pfnmap series, CONFIG_ARCH_SUPPORTS_
+ * PMD_PFNMAP). 6.1 never calls it for a VMA that is neither anonymous nor
+ * DAX (hugepage_vma_check()), so mode huge is refused there. The hook's
+ * signature changed in 6.6, (vmf, enum page_entry_size) -> (vmf, unsigned
+ * int order): every kernel that gets here has the new one.
+ */
+#define MMAPDEMO_HUGE
+
+#include <linux/huge_mm.h>
+#include <linux/sched/mm.h>
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 17, 0)
+#include <linux/pfn_t.h>
+/* 6.17 removed pfn_t (and <linux/pfn_t.h>): vmf_insert_pfn_pmd() takes a PFN. */
+static inline vm_fault_t mmapdemo_insert_pfn_pmd(struct vm_fault *vmf, unsigned long pfn,
+						 bool write)
+{
+	return vmf_insert_pfn_pmd(vmf, pfn_to_pfn_t(pfn), write);
+}
+#else
+#define mmapdemo_insert_pfn_pmd vmf_insert_pfn_pmd
+#endif
+
+/*
+ * Where the mm places a mapping when the file has no get_unmapped_area
+ * of its own. 6.12 passes the mm, 7.2 does not (current->mm implied): the
+ * argument went between the two lines, after the mm-level hooks changed
+ * again (the drift notes: 6.19). Only the lines the matrix builds are
+ * known to work.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 19, 0)
+#define mmapdemo_mm_get_unmapped_area(file, addr, len, pgoff, flags) \
+	mm_get_unmapped_area(current->mm, file, addr, len, pgoff, flags)
+#else
+#define mmapdemo_mm_get_unmapped_area mm_get_unmapped_area
+#endif
+#endif /* 6.12 */
+
 #endif /* MMAPDEMO_COMPAT_H */

@@ -27,11 +27,14 @@
 static const struct mmapdemo_variant *const mmapdemo_variants[MMAPDEMO_NR_MODES] = {
 	[MMAPDEMO_MODE_FAULT] = &mmapdemo_fault_variant,
 	[MMAPDEMO_MODE_REMAP] = &mmapdemo_remap_variant,
+	[MMAPDEMO_MODE_INSERT] = &mmapdemo_insert_variant,
+	[MMAPDEMO_MODE_BATCH] = &mmapdemo_batch_variant,
+	[MMAPDEMO_MODE_HUGE] = &mmapdemo_huge_variant,
 };
 
 static char *mode = MMAPDEMO_MODE_NAME_FAULT;
 module_param(mode, charp, 0444);
-MODULE_PARM_DESC(mode, "How mmap() maps the buffer: fault (demand paging, default) or remap (remap_pfn_range at mmap time)");
+MODULE_PARM_DESC(mode, "How mmap() maps the buffer: fault (demand paging, default), remap (remap_pfn_range at mmap time), insert (vm_insert_pages at mmap time), batch (vm_insert_pages of batch_pages pages per fault) or huge (2 MiB PMDs from .huge_fault, 6.12 and newer)");
 
 static unsigned long pages = 16;
 module_param(pages, ulong, 0444);
@@ -161,6 +164,24 @@ static int mmapdemo_mmap(struct file *file, struct vm_area_struct *vma)
 }
 #endif
 
+#ifdef MMAPDEMO_HUGE
+/*
+ * Where a new mapping goes: the variant's choice (huge: 2 MiB-aligned),
+ * else the mm's, as if the file had no such hook.
+ */
+static unsigned long mmapdemo_get_unmapped_area(struct file *file, unsigned long addr,
+						unsigned long len, unsigned long pgoff,
+						unsigned long flags)
+{
+	struct mmapdemo_file *mf = file->private_data;
+	const struct mmapdemo_variant *variant = READ_ONCE(mf->variant);
+
+	if (variant->get_unmapped_area)
+		return variant->get_unmapped_area(file, addr, len, pgoff, flags);
+	return mmapdemo_mm_get_unmapped_area(file, addr, len, pgoff, flags);
+}
+#endif
+
 /* The device an open /dev/mmapdemo maps: for vm_ops->mapped(). */
 struct mmapdemo_dev *mmapdemo_file_dev(const struct file *file)
 {
@@ -177,9 +198,14 @@ static long mmapdemo_set_mode(struct mmapdemo_file *mf, void __user *uarg)
 		return -EFAULT;
 	if (m.mode >= MMAPDEMO_NR_MODES || (m.flags & ~MMAPDEMO_MODE_FLAGS))
 		return -EINVAL;
-	/* A variant this kernel cannot do has no table entry. */
+	/* A variant this kernel cannot do has no table entry, or says why. */
 	if (!mmapdemo_variants[m.mode])
 		return -EOPNOTSUPP;
+	if (mmapdemo_variants[m.mode]->unsupported) {
+		pr_info_ratelimited("mode %s refused: %s\n", mmapdemo_variants[m.mode]->name,
+				    mmapdemo_variants[m.mode]->unsupported);
+		return -EOPNOTSUPP;
+	}
 	if ((m.flags & MMAPDEMO_MODE_EXPANDABLE) && !mmapdemo_variants[m.mode]->expandable)
 		return -EINVAL;
 	WRITE_ONCE(mf->variant, mmapdemo_variants[m.mode]);
@@ -270,6 +296,9 @@ static const struct file_operations mmapdemo_fops = {
 #else
 	.mmap = mmapdemo_mmap,
 #endif
+#ifdef MMAPDEMO_HUGE
+	.get_unmapped_area = mmapdemo_get_unmapped_area,
+#endif
 	.unlocked_ioctl = mmapdemo_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
@@ -284,17 +313,34 @@ static const struct mmapdemo_variant *mmapdemo_find_variant(const char *name)
 	return NULL;
 }
 
+/* "fault, remap, ..." into @names: the modes this kernel can do. */
+static void mmapdemo_mode_names(char *names, size_t size)
+{
+	unsigned int i;
+	size_t len = 0;
+
+	names[0] = '\0';
+	for (i = 0; i < MMAPDEMO_NR_MODES; i++)
+		if (mmapdemo_variants[i] && !mmapdemo_variants[i]->unsupported)
+			len += scnprintf(names + len, size - len, "%s%s", len ? ", " : "",
+					 mmapdemo_variants[i]->name);
+}
+
 static int __init mmapdemo_init(void)
 {
 	struct mmapdemo_dev *dev = &mmapdemo;
+	char names[64];
 	int ret;
 
 	dev->variant = mmapdemo_find_variant(mode);
 	if (!dev->variant) {
-		pr_err("mode=%s is not a mapping variant: use mode=%s or mode=%s\n", mode,
-		       mmapdemo_variants[MMAPDEMO_MODE_FAULT]->name,
-		       mmapdemo_variants[MMAPDEMO_MODE_REMAP]->name);
+		mmapdemo_mode_names(names, sizeof(names));
+		pr_err("mode=%s is not a mapping variant: use one of %s\n", mode, names);
 		return -EINVAL;
+	}
+	if (dev->variant->unsupported) {
+		pr_err("mode=%s refused: %s\n", mode, dev->variant->unsupported);
+		return -EOPNOTSUPP;
 	}
 	if (!pages) {
 		pr_err("pages=0: the buffer needs at least one page\n");
@@ -350,6 +396,6 @@ static void __exit mmapdemo_exit(void)
 module_init(mmapdemo_init);
 module_exit(mmapdemo_exit);
 
-MODULE_DESCRIPTION("mmap() of kernel pages: remap_pfn_range and .fault variants, for teaching");
+MODULE_DESCRIPTION("mmap() of kernel pages: .fault, remap_pfn_range, vm_insert_pages and PMD variants, for teaching");
 MODULE_AUTHOR("mmapdemo developers");
 MODULE_LICENSE("GPL");

@@ -8,6 +8,9 @@
  *   vma.c              vm_ops mapped/open/close: which device VMAs exist now
  *   vm_ops_fault.c     variant "fault": vm_operations_struct.fault
  *   remap_pfn_range.c  variant "remap": remap_pfn_range() at mmap time
+ *   vm_insert_pages.c  variant "insert": vm_insert_pages() at mmap time
+ *   vm_insert_pages_fault.c  variant "batch": vm_insert_pages() in .fault
+ *   vmf_insert_pfn_pmd.c  variant "huge": 2 MiB PMDs from .huge_fault
  *
  * A mapping variant is one file that fills a struct mmapdemo_variant and
  * one entry in mmapdemo_variants[] (core.c); nothing else changes.
@@ -18,6 +21,7 @@
 #include <linux/atomic.h>
 #include <linux/list.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/mm_types.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -47,6 +51,8 @@ struct page *mmapdemo_buf_page(const struct mmapdemo_buf *buf, unsigned long ind
 unsigned long mmapdemo_buf_pfn(const struct mmapdemo_buf *buf, unsigned long index);
 unsigned long mmapdemo_buf_run(const struct mmapdemo_buf *buf, unsigned long first,
 			       unsigned long count);
+bool mmapdemo_buf_aligned_run(const struct mmapdemo_buf *buf, unsigned long first,
+			      unsigned int order);
 ssize_t mmapdemo_buf_read(const struct mmapdemo_buf *buf, struct iov_iter *to, loff_t pos);
 ssize_t mmapdemo_buf_write(struct mmapdemo_buf *buf, struct iov_iter *from, loff_t pos);
 
@@ -93,7 +99,13 @@ extern const struct attribute_group *mmapdemo_groups[];
  *		must be mmapdemo_vma_open() and mmapdemo_vma_close(), and on
  *		7.2 and newer .mapped must end with mmapdemo_vma_track()
  *		(mmapdemo_vma_mapped() when there is nothing else to do)
+ * @get_unmapped_area: optional: where mmap() places a new mapping of a
+ *		file in this mode (f_op->get_unmapped_area, 6.12 and newer);
+ *		without it, wherever the mm would place it
  * @expandable:	works without VM_DONTEXPAND (MMAPDEMO_MODE_EXPANDABLE)
+ * @unsupported: why this kernel cannot do the variant, NULL when it can:
+ *		mode= and MMAPDEMO_IOC_SET_MODE then refuse it with
+ *		-EOPNOTSUPP and one log line giving this reason
  *
  * A variant without @mmap or @mmap_prepare maps nothing at mmap time.
  */
@@ -103,11 +115,31 @@ struct mmapdemo_variant {
 	int (*mmap)(struct mmapdemo_dev *dev, struct vm_area_struct *vma);
 	int (*mmap_prepare)(struct mmapdemo_dev *dev, struct vm_area_desc *desc);
 	const struct vm_operations_struct *vm_ops;
+	unsigned long (*get_unmapped_area)(struct file *file, unsigned long addr,
+					   unsigned long len, unsigned long pgoff,
+					   unsigned long flags);
 	bool expandable;
+	const char *unsupported;
 };
 
 extern const struct mmapdemo_variant mmapdemo_fault_variant;
 extern const struct mmapdemo_variant mmapdemo_remap_variant;
+extern const struct mmapdemo_variant mmapdemo_insert_variant;
+extern const struct mmapdemo_variant mmapdemo_batch_variant;
+extern const struct mmapdemo_variant mmapdemo_huge_variant;
+
+/* vm_ops_fault.c, for other variants too: .fault mapping the one page vmf->pgoff */
+vm_fault_t mmapdemo_fault(struct vm_fault *vmf);
+extern const struct vm_operations_struct mmapdemo_fault_vm_ops;
+
+/*
+ * A private writable mapping (copy-on-write), open-coded is_cow_mapping():
+ * the helper moves and is renamed in 7.3.
+ */
+static inline bool mmapdemo_is_cow(const struct vm_area_struct *vma)
+{
+	return (vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
+}
 
 /**
  * struct mmapdemo_dev - the one device

@@ -27,12 +27,6 @@
 #include "compat.h"
 #include "mmapdemo.h"
 
-/* Open-coded is_cow_mapping(): the helper moves and is renamed in 7.3. */
-static bool mmapdemo_is_cow(const struct vm_area_struct *vma)
-{
-	return (vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
-}
-
 static int mmapdemo_remap_refuse(unsigned long first, unsigned long count)
 {
 	pr_info_ratelimited("remap: MAP_PRIVATE of pages %lu-%lu refused: not physically contiguous, and remap_pfn_range() must cover a private VMA in one call; use MAP_SHARED or mode=fault\n",

@@ -21,7 +21,7 @@
 #include "compat.h"
 #include "mmapdemo.h"
 
-static vm_fault_t mmapdemo_fault(struct vm_fault *vmf)
+vm_fault_t mmapdemo_fault(struct vm_fault *vmf)
 {
 	struct mmapdemo_dev *dev = mmapdemo_vma_dev(vmf->vma);
 	/* vmf->pgoff is the page's offset in the file: vm_pgoff included. */
@@ -40,7 +40,7 @@ static vm_fault_t mmapdemo_fault(struct vm_fault *vmf)
 	return 0;
 }
 
-static const struct vm_operations_struct mmapdemo_fault_vm_ops = {
+const struct vm_operations_struct mmapdemo_fault_vm_ops = {
 #ifdef MMAPDEMO_MMAP_PREPARE
 	.mapped = mmapdemo_vma_mapped,
 #endif
