@@ -620,7 +620,7 @@ save_bench() {
 	mkdir -p "$BENCH_OUT"
 	sed -n '/^MMAPDEMO-CSV-BEGIN/,/^MMAPDEMO-CSV-END/{/^MMAPDEMO-/d;p}' "$RESULTS" |
 		tr -d '\r' >"$BENCH_OUT/bench.csv"
-	tap_part | sed '/^[a-z]*,.*,[0-9]*,/d; /^# kernel=/d' | tr -d '\r' >"$BENCH_OUT/bench.txt"
+	tap_part | sed '/^[a-z]*,.*,[0-9]*,/d; /^# kernel=/d; /^test,subject,/d' | tr -d '\r' >"$BENCH_OUT/bench.txt"
 	[ -s "$BENCH_OUT/bench.csv" ] || die "bench: the guest sent no CSV (see ${RESULTS#"$TOP"/})"
 	log "bench: ${BENCH_OUT#"$TOP"/}/bench.csv ($(grep -vc '^#' "$BENCH_OUT/bench.csv") lines), table in ${BENCH_OUT#"$TOP"/}/bench.txt"
 }

@@ -391,8 +391,7 @@ static void check_counters(const struct subject *s, const struct mmapdemo_stats 
 }
 
 /* One round of the map test for subject @s at @bytes; @dst: a user buffer. */
-static void map_round(struct subject *s, size_t bytes, char *dst, double memcpy_ns,
-		      struct figure fig[NR_METRICS])
+static void map_round(struct subject *s, size_t bytes, char *dst, struct figure fig[NR_METRICS])
 {
 	size_t pages = bytes / page_size;
 	double mib = (double)bytes / MIB;
@@ -425,7 +424,6 @@ static void map_round(struct subject *s, size_t bytes, char *dst, double memcpy_
 		t1 = now_ns();
 		check_copy(dst, bytes, 0, false, "pread, second pass");
 		add(&fig[M_STREAM], (double)bytes / (double)(t1 - t0) * 1e3);
-		add(&fig[M_RATIO], memcpy_ns / (double)(t1 - t0));
 		unmap_or_die(p, bytes);
 		return;
 	}
@@ -469,7 +467,6 @@ static void map_round(struct subject *s, size_t bytes, char *dst, double memcpy_
 	add(&fig[M_WTOUCH], (double)(t1 - t0) / (double)pages);
 	add(&fig[M_MINFLT_W], (double)(f1 - f0) / mib);
 	add(&fig[M_STREAM], (double)bytes / (double)(t3 - t2) * 1e3);
-	add(&fig[M_RATIO], memcpy_ns / (double)(t3 - t2));
 	t0 = now_ns();
 	unmap_or_die(p, bytes);
 	t1 = now_ns();
@@ -534,6 +531,19 @@ static void print_cell(double v, const char *fmt)
 		printf(fmt, v);
 }
 
+/* memcpy() @bytes from @src to @dst and check the copy; returns its ns. */
+static double timed_memcpy(char *dst, const char *src, size_t bytes)
+{
+	uint64_t t0, t1;
+
+	memset(dst, 0, page_size);
+	t0 = now_ns();
+	memcpy(dst, src, bytes);
+	t1 = now_ns();
+	check_copy(dst, bytes, 0, false, "memcpy");
+	return (double)(t1 - t0);
+}
+
 static void map_test(const size_t *sizes, int nsizes, int reps, char *dst)
 {
 	static struct figure fig[MAX_SUBJECTS][NR_METRICS];
@@ -560,15 +570,21 @@ static void map_test(const size_t *sizes, int nsizes, int reps, char *dst)
 		src = user_buffer(bytes);
 		fill_pattern(src, bytes, 0);
 		for (r = 0; r < n; r++) {
-			uint64_t t0 = now_ns(), t1;
+			double before = timed_memcpy(dst, src, bytes), after, mbs;
 
-			memcpy(dst, src, bytes);
-			t1 = now_ns();
-			check_copy(dst, bytes, 0, false, "memcpy");
-			add(&mc, (double)(t1 - t0));
 			for (j = 0; j < nr_subjects; j++)
 				if (!subjects[j].err)
-					map_round(&subjects[j], bytes, dst, (double)(t1 - t0), fig[j]);
+					map_round(&subjects[j], bytes, dst, fig[j]);
+			/* The round's memcpy: the faster of one before and one after. */
+			after = timed_memcpy(dst, src, bytes);
+			add(&mc, before < after ? before : after);
+			mbs = (double)bytes / mc.v[mc.n - 1] * 1e3;
+			for (j = 0; j < nr_subjects; j++) {
+				struct figure *f = &fig[j][M_STREAM];
+
+				if (f->n > r)
+					add(&fig[j][M_RATIO], f->v[r] / mbs);
+			}
 		}
 		unmap_or_die(src, bytes);
 		mcs = summarize(&mc);
