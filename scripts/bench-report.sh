@@ -161,7 +161,7 @@ END {
 	split("fault:256:eq remap:0:eq insert:0:eq batch:16:le huge:0.5:le", tg, " ")
 	for (i = 1; i <= 5; i++) {
 		split(tg[i], t, ":")
-		if (t[1] in unavail) { printf "| %s: faults/MiB %s %s | not available (%s) | - |\n", t[1], t[3] == "eq" ? "=" : "<=", t[2], unavail[t[1]]; continue }
+		if (t[1] in unavail) { printf "| %s: faults/MiB %s %s | %s | - |\n", t[1], t[3] == "eq" ? "=" : "<=", t[2], unavail[t[1]]; continue }
 		if (!has(t[1], big, "dev_faults_per_mib")) continue
 		f = v(t[1], big, "dev_faults_per_mib")
 		ok = t[3] == "eq" ? f == t[2] : f <= t[2]
@@ -199,7 +199,7 @@ END {
 	split("mmap_us read_touch_ns_per_page write_touch_ns_per_page dev_faults_per_mib dev_fault_pages_per_mib minflt_per_mib minflt_write_per_mib stream_mb_s stream_vs_memcpy munmap_us", mets, " ")
 	for (i = 1; i <= nsubj; i++) {
 		s = subj[i]
-		if (s in unavail) { printf "| %s | not available (%s) ||||||||||\n", s, unavail[s]; continue }
+		if (s in unavail) { printf "| %s | %s ||||||||||\n", s, unavail[s]; continue }
 		if (!has(s, big, "stream_mb_s")) continue
 		row = "| " s
 		for (k = 1; k <= 10; k++) row = row " | " cell(s, big, mets[k])
@@ -253,15 +253,38 @@ END {
 				ratio(v(s, abytes, "seq_pass2_ns_per_page"), v(p, abytes, "seq_pass2_ns_per_page")),
 				ratio(v(s, abytes, "rand_pass1_ns_per_page"), v(p, abytes, "rand_pass1_ns_per_page")),
 				ratio(v(s, abytes, "rand_pass2_ns_per_page"), v(p, abytes, "rand_pass2_ns_per_page"))
-			for (k = 1; k <= 2; k++) {
-				m = k == 1 ? "rand_pass1_ns_per_page" : "rand_pass2_ns_per_page"
-				nr++; if (v(s, abytes, m) < v(p, abytes, m)) wr++
-			}
-			nq++; if (v(p, abytes, "seq_pass1_ns_per_page") <= v(s, abytes, "seq_pass1_ns_per_page")) wq++
+			where = tgts[ti] " " substr(s, length(tgts[ti]) + 2)
+			judge("rand", where, s, p, abytes, "rand_pass1_ns_per_page", 0)
+			judge("reuse", where " seq", s, p, abytes, "seq_pass2_ns_per_page", 0)
+			judge("reuse", where " rand", s, p, abytes, "rand_pass2_ns_per_page", 0)
+			judge("seq", where, s, p, abytes, "seq_pass1_ns_per_page", 1)
 		}
 	}
-	printf "\n- *\"mmap wins for random access and re-use\"*: mmap was faster than pread in %d of %d random-access cases (first pass and re-use, every target and mapping variant): %s.\n", wr, nr, wr == nr ? "the claim holds in this run" : (wr == 0 ? "the claim does not hold in this run" : "the claim holds only in part in this run: see the table")
-	printf "- *\"plain read() is as good or better for one-time sequential I/O\"*: pread was as fast or faster than mmap in %d of %d one-time sequential cases: %s.\n", wq, nq, wq == nq ? "the claim holds in this run" : (wq == 0 ? "the claim does not hold in this run" : "the claim holds only in part in this run: see the table")
+	printf "\n- *\"mmap wins for random access\"* (random, first pass): %s\n", verdict("rand")
+	printf "- *\"mmap wins for re-use\"* (second pass, sequential and random): %s\n", verdict("reuse")
+	printf "- *\"plain read() is as good or better for one-time sequential I/O\"* (sequential, first pass): %s\n", verdict("seq")
+}
+# judge(CLAIM, WHERE, MMAP_SUBJECT, PREAD_SUBJECT, BYTES, METRIC, READ_WINS):
+# count a case of CLAIM: it holds when mmap's median is lower (READ_WINS:
+# when pread's is as low or lower). Where the two min-max ranges overlap the
+# case is listed as within the spread, whichever median is lower.
+function judge(c, where, ms, ps, b, met, rw,  m, p, ok, txt) {
+	if (!has(ms, b, met) || !has(ps, b, met)) return
+	m = v(ms, b, met); p = v(ps, b, met)
+	ok = rw ? p <= m : m < p
+	txt = where sprintf(" (%.2fx)", m / p)
+	cases[c]++
+	if (ok) held[c]++
+	else against[c] = against[c] (against[c] ? ", " : "") txt
+	if (lo[ms, b, met] <= hi[ps, b, met] && lo[ps, b, met] <= hi[ms, b, met])
+		spread[c] = spread[c] (spread[c] ? ", " : "") txt
+}
+function verdict(c,  out) {
+	if (!cases[c]) return "no data."
+	if (held[c] == cases[c]) out = sprintf("holds in all %d cases of this run.", cases[c])
+	else out = sprintf("holds in %d of %d cases of this run; not in: %s.", held[c] + 0, cases[c], against[c])
+	if (spread[c] != "") out = out " Within the spread of the rounds (min-max ranges overlap): " spread[c] "."
+	return out
 }
 AWK
 	done

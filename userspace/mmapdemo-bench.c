@@ -1038,7 +1038,7 @@ int main(int argc, char **argv)
 	dst = user_buffer(max);
 	map_test(sizes, nsizes, reps, dst);
 	unmap_or_die(dst, max);
-	access_test(dir, file_mib * MIB, reps > BIG_REPS ? BIG_REPS : reps);
+	access_test(dir, file_mib * MIB, reps);
 
 	if (csv && fclose(csv))
 		die("%s: %s", csv_path, strerror(errno));
