@@ -56,6 +56,9 @@ int mmapdemo_get_pfn(int fd, uint64_t index, uint64_t *pfn)
 static const char *const mode_names[MMAPDEMO_NR_MODES] = {
 	[MMAPDEMO_MODE_FAULT] = MMAPDEMO_MODE_NAME_FAULT,
 	[MMAPDEMO_MODE_REMAP] = MMAPDEMO_MODE_NAME_REMAP,
+	[MMAPDEMO_MODE_INSERT] = MMAPDEMO_MODE_NAME_INSERT,
+	[MMAPDEMO_MODE_BATCH] = MMAPDEMO_MODE_NAME_BATCH,
+	[MMAPDEMO_MODE_HUGE] = MMAPDEMO_MODE_NAME_HUGE,
 };
 
 const char *mmapdemo_mode_name(uint64_t mode)
