@@ -137,6 +137,6 @@ const struct mmapdemo_variant mmapdemo_huge_variant = {
 const struct mmapdemo_variant mmapdemo_huge_variant = {
 	.name = MMAPDEMO_MODE_NAME_HUGE,
 	.api = "vmf_insert_pfn_pmd() in .huge_fault",
-	.unsupported = "this kernel never calls vm_ops->huge_fault for a driver's mapping (6.12 and newer do)",
+	.unsupported = "vm_ops->huge_fault is never called for a driver's VMA before 6.12",
 };
 #endif /* MMAPDEMO_HUGE */

@@ -49,7 +49,7 @@ int mmapdemo_reset_stats(int fd);
 int mmapdemo_set_mode(int fd, uint64_t mode, uint64_t flags);
 int mmapdemo_get_pfn(int fd, uint64_t index, uint64_t *pfn);
 
-/* "fault" / "remap" (MMAPDEMO_MODE_NAME_*), or NULL for an unknown mode. */
+/* "fault", "remap", ... (MMAPDEMO_MODE_NAME_*), or NULL for an unknown mode. */
 const char *mmapdemo_mode_name(uint64_t mode);
 /* Parse a mode name; 0 on success, -1 (EINVAL) for an unknown name. */
 int mmapdemo_mode_parse(const char *name, uint64_t *mode);
