@@ -8,7 +8,7 @@
 # status and power the machine off.
 #
 # Kernel command line (read from /proc/cmdline):
-#   mmapdemo_vm.run=check|demo|shell  what to do
+#   mmapdemo_vm.run=check|demo|shell|lab  what to do
 #   mmapdemo_vm.timeout=SECONDS       limit for the tests / each demo
 #   mmapdemo_vm.params=a=1,b=2        module parameters for demo and shell
 #
@@ -109,6 +109,11 @@ demo)
 			status=1
 		fi
 	done </mmapdemo/demos.list
+	;;
+lab)
+	# make lab-check: each lab module in turn, its tests (scripts/labs.sh).
+	guarded "$limit" /mmapdemo/lab-guest.sh /mmapdemo/labs/plan
+	status=$rc
 	;;
 shell)
 	load_module
