@@ -11,6 +11,9 @@
 #   make matrix          make check on all three kernel lines, and a summary table
 #   make shell           boot the VM with everything loaded and give a root shell
 #   make lint            checkpatch --strict, W=1, sparse (C=2), -Werror userspace, shellcheck
+#   make labs            write each lab exercise's skeleton into labs/NN-name/work/ (labs/README.md)
+#   make lab-check N     build your skeleton of exercise N, check it in the VM (also N=1;
+#                        SOLUTION=1: the real module, i.e. the expected output)
 #   make clean           remove every build product (distclean: also the kernel-line chroots)
 #   VM options (demo check shell): KERNEL= KVER= KROOT= ACCEL=kvm VM_TIMEOUT= MMAPDEMO_PARAMS= VERBOSE=1
 #
@@ -36,7 +39,8 @@ TEST_SRCS := $(wildcard selftests/*.c)
 TESTS     := $(patsubst selftests/%.c,$(BIN)/%,$(TEST_SRCS))
 USER_DEPS := include/uapi/linux/mmapdemo.h userspace/libmmapdemo.h userspace/libmmapdemo.c
 
-.PHONY: all module modules install userspace demo check shell matrix lint clean distclean help
+.PHONY: all module modules install userspace demo check shell matrix lint labs lab-check \
+	clean distclean help
 
 all: module
 
@@ -77,6 +81,20 @@ matrix:
 lint:
 	scripts/lint.sh
 
+labs:
+	scripts/labs.sh gen
+
+# `make lab-check 1`: the number is a goal too; it does nothing itself.
+ifeq (lab-check,$(firstword $(MAKECMDGOALS)))
+LAB_N := $(or $(N),$(word 2,$(MAKECMDGOALS)))
+ifneq ($(word 2,$(MAKECMDGOALS)),)
+$(word 2,$(MAKECMDGOALS)):
+	@:
+endif
+endif
+lab-check:
+	@scripts/labs.sh check $(LAB_N)
+
 clean:
 	-[ -d "$(KDIR)" ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf $(BUILD)
@@ -94,4 +112,4 @@ distclean: clean
 	rm -rf $(CACHE)
 
 help:
-	@sed -n '3,16p' Makefile
+	@sed -n '3,19p' Makefile
