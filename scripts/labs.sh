@@ -126,7 +126,7 @@ gen() {
 				: # identical anyway
 			else
 				changed=$(cd "$work" && { sha256sum --quiet -c .labs-manifest 2>/dev/null || true; } |
-					sed -n 's/: FAILED.*//p' | tr '\n' ' ')
+					sed -n 's/^\.\///; s/: FAILED.*//p' | paste -sd' ')
 				if [ "${FORCE:-}" != 1 ]; then
 					echo "labs: kept ${work#"$TOP"/}: edited${changed:+ ($changed)}; FORCE=1 rewrites it after a backup"
 					kept=$((kept + 1))
@@ -168,6 +168,13 @@ report() {
 				next
 			}
 			if ($0 ~ /^#  RUN /) { split($0, w, " "); cur = w[3]; running = cur; next }
+			# What the failing test saw: its first failed expectation.
+			if (cur != "" && !(cur in saw) && match($0, /:[0-9]+:[a-z_0-9]+:/)) {
+				line = substr($0, RSTART + 1, RLENGTH - 2); sub(/:.*/, "", line)
+				saw[cur] = substr($0, RSTART + RLENGTH) " (mmapdemo_test.c line " line ")"
+			}
+			if (cur != "" && !(cur in saw) && /Test terminated by timeout/)
+				saw[cur] = "no result before its timeout: an access that faults forever?"
 			if ($0 ~ /^(not )?ok [0-9]+/ && cur != "") {
 				res[cur] = ($0 ~ /^not ok/) ? "fail" : ($0 ~ /# SKIP/) ? "skip" : "ok"
 				if (res[cur] == "skip") { why[cur] = $0; sub(/^.*# SKIP */, "", why[cur]) }
@@ -186,6 +193,7 @@ report() {
 				printf "  MISSING: %s (the module did not load)\n", $2
 			} else if (res[name] == "fail") {
 				printf "  MISSING: %s (hint: %s)\n", $2, $3
+				if (name in saw) printf "      the test saw: %s\n", saw[name]
 			} else if (!ended && running == name) {
 				printf "  CRASHED: %s (the kernel died during this check)\n", $2
 			} else if (!ended) {
@@ -252,8 +260,12 @@ check() {
 	report "$label" "$n" "$OUT/$label.tap" || rc=$?
 	# A crash, a timeout or a bad taint: vm.sh's own verdict, in plain words.
 	if grep -q '^\[.*\] lab: FAIL' "$vmlog"; then
-		echo "  the test VM reported:"
-		sed -n 's/^  - /    /p' "$vmlog" | grep -v 'lab-guest.sh exited' || true
+		echo "  the test VM reported (kernel log: build/vm/console.log):"
+		sed -n 's/^  - /    /p' "$vmlog" | sed \
+			-e 's/guest kernel panicked (pvpanic: QEMU exit 1); /the kernel crashed (the VM stops at the first Oops or BUG), /' \
+			-e 's/kernel report (BUG\/WARNING\/Oops...): /the kernel says: /' \
+			-e 's/kernel tainted: /the kernel marked itself unreliable (taint) /' |
+			grep -v 'lab-guest.sh exited' || true
 		rc=1
 	fi
 	return "$rc"
