@@ -58,7 +58,7 @@ for nn in "${numbers[@]}" solution; do
 	[ "$nn" != solution ] || f=$TOP/build/vm/lab-solution.log
 	if [ ! -f "$f" ]; then
 		bad "$nn: not built"
-	elif grep -qiE 'warning:|error:' "$f"; then
+	elif grep -qiE 'warning:|error:|\*\*\*' "$f"; then
 		bad "$nn: W=1 build warns:"
 		grep -iE 'warning:|error:' "$f" | sed 's/^/  /'
 	else

@@ -115,10 +115,10 @@ build_labs() {
 	while read -r label dir sels; do
 		dir=$(cd "$dir" && pwd) || die "LAB_PLAN: $label: no directory $dir"
 		case $dir/ in "$TOP"/*) ;; *) die "LAB_PLAN: $label: $dir is not under $TOP" ;; esac
-		at=$dir
-		[ -z "$KROOT" ] || at=/src/${dir#"$TOP"/}
 		rel=${dir#"$TOP"}
 		rel=${rel#/}
+		at=$dir
+		[ -z "$KROOT" ] || at=/src${rel:+/$rel}
 		log "building $label (${rel:-.}) for $KVER"
 		run_logged "$VM/lab-$label.log" "${in[@]}" make -C "/lib/modules/$KVER/build" \
 			M="$at" W=1 modules || die "module build of $label failed (log: $VM/lab-$label.log)"
