@@ -13,6 +13,9 @@
 #   make bench           benchmark every variant against core mm in the VM (1 GiB, about
 #                        15 min under TCG): plots and docs/benchmarks.md (QUICK=1: 2 min, build/)
 #   make lint            checkpatch --strict, W=1, sparse (C=2), -Werror userspace, shellcheck
+#   make labs            write each lab exercise's skeleton into labs/NN-name/work/ (labs/README.md)
+#   make lab-check N     build your skeleton of exercise N, check it in the VM (also N=1;
+#                        SOLUTION=1: the real module, i.e. the expected output)
 #   make clean           remove every build product (distclean: also the kernel-line chroots)
 #   VM options (demo check shell bench): KERNEL= KVER= KROOT= ACCEL=kvm VM_TIMEOUT= MMAPDEMO_PARAMS= VERBOSE=1
 #
@@ -38,7 +41,8 @@ TEST_SRCS := $(wildcard selftests/*.c)
 TESTS     := $(patsubst selftests/%.c,$(BIN)/%,$(TEST_SRCS))
 USER_DEPS := include/uapi/linux/mmapdemo.h userspace/libmmapdemo.h userspace/libmmapdemo.c
 
-.PHONY: all module modules install userspace demo check shell bench matrix lint clean distclean help
+.PHONY: all module modules install userspace demo check shell bench matrix lint labs \
+	lab-check clean distclean help
 
 all: module
 
@@ -85,6 +89,20 @@ matrix:
 lint:
 	scripts/lint.sh
 
+labs:
+	scripts/labs.sh gen
+
+# `make lab-check 1`: the number is a goal too; it does nothing itself.
+ifeq (lab-check,$(firstword $(MAKECMDGOALS)))
+LAB_N := $(or $(N),$(word 2,$(MAKECMDGOALS)))
+ifneq ($(word 2,$(MAKECMDGOALS)),)
+$(word 2,$(MAKECMDGOALS)):
+	@:
+endif
+endif
+lab-check:
+	@scripts/labs.sh check $(LAB_N)
+
 clean:
 	-[ -d "$(KDIR)" ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf $(BUILD)
@@ -102,4 +120,4 @@ distclean: clean
 	rm -rf $(CACHE)
 
 help:
-	@sed -n '3,18p' Makefile
+	@sed -n '3,20p' Makefile

@@ -77,38 +77,46 @@ static int mmapdemo_release(struct inode *inode, struct file *file)
 
 static ssize_t mmapdemo_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
+	/* LAB 1: read at iocb->ki_pos with mmapdemo_buf_read(), then move ki_pos on */
 	struct mmapdemo_file *mf = iocb->ki_filp->private_data;
 	ssize_t ret = mmapdemo_buf_read(&mf->dev->buf, to, iocb->ki_pos);
 
 	if (ret > 0)
 		iocb->ki_pos += ret;
 	return ret;
+	/* LAB 1 END, skeleton: return -ENOSYS; */
 }
 
 static ssize_t mmapdemo_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
+	/* LAB 1: the same as read, with mmapdemo_buf_write() */
 	struct mmapdemo_file *mf = iocb->ki_filp->private_data;
 	ssize_t ret = mmapdemo_buf_write(&mf->dev->buf, from, iocb->ki_pos);
 
 	if (ret > 0)
 		iocb->ki_pos += ret;
 	return ret;
+	/* LAB 1 END, skeleton: return -ENOSYS; */
 }
 
 /* A fixed-size file: SEEK_END is the buffer size; seeking past it is allowed. */
 static loff_t mmapdemo_llseek(struct file *file, loff_t offset, int whence)
 {
+	/* LAB 1: generic_file_llseek_size(), with the buffer's size as the end */
 	struct mmapdemo_file *mf = file->private_data;
 
 	return generic_file_llseek_size(file, offset, whence, MAX_LFS_FILESIZE,
 					mmapdemo_buf_size(&mf->dev->buf));
+	/* LAB 1 END, skeleton: return -ENOSYS; */
 }
 
 /* The whole range inside the buffer; written so that nothing can wrap. */
 static bool mmapdemo_range_ok(const struct mmapdemo_dev *dev, unsigned long first,
 			      unsigned long count)
 {
+	/* LAB 3: true if pages [first, first + count) are all in the buffer */
 	return first < dev->buf.npages && count <= dev->buf.npages - first;
+	/* LAB 3 END, skeleton: return false; */
 }
 
 /*
@@ -135,8 +143,10 @@ static int mmapdemo_mmap_prepare(struct vm_area_desc *desc)
 
 	if (!mmapdemo_range_ok(dev, desc->pgoff, vma_desc_pages(desc)))
 		return -EINVAL;
+	/* LAB 3: unless expandable, no mremap() growth and no core dump */
 	if (!READ_ONCE(mf->expandable))
 		vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT);
+	/* LAB 3 END */
 	desc->vm_ops = variant->vm_ops;
 
 	return variant->mmap_prepare ? variant->mmap_prepare(dev, desc) : 0;
@@ -151,8 +161,10 @@ static int mmapdemo_mmap(struct file *file, struct vm_area_struct *vma)
 
 	if (!mmapdemo_range_ok(dev, vma->vm_pgoff, vma_pages(vma)))
 		return -EINVAL;
+	/* LAB 3: unless expandable, no mremap() growth and no core dump */
 	if (!READ_ONCE(mf->expandable))
 		vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	/* LAB 3 END */
 	vma->vm_ops = variant->vm_ops;
 
 	if (variant->mmap) {

@@ -14,6 +14,9 @@
  *
  * A mapping variant is one file that fills a struct mmapdemo_variant and
  * one entry in mmapdemo_variants[] (core.c); nothing else changes.
+ *
+ * Comments "LAB N: ..." and "LAB N END" delimit the code of lab exercise N:
+ * scripts/labs.sh makes the skeletons of labs/ from them.
  */
 #ifndef MMAPDEMO_H
 #define MMAPDEMO_H

@@ -41,6 +41,11 @@ static int mmapdemo_remap_refuse(unsigned long first, unsigned long count)
 static int mmapdemo_remap_runs(const struct mmapdemo_buf *buf, struct vm_area_struct *vma,
 			       unsigned long first, unsigned long done)
 {
+	/*
+	 * LAB 2: for each run of physically contiguous pages (mmapdemo_buf_run()),
+	 * one remap_pfn_range() from its first PFN (mmapdemo_buf_pfn()), at its
+	 * place in the VMA, with the VMA's protection
+	 */
 	unsigned long count = vma_pages(vma), run;
 	int ret;
 
@@ -53,6 +58,7 @@ static int mmapdemo_remap_runs(const struct mmapdemo_buf *buf, struct vm_area_st
 			return ret;
 	}
 	return 0;
+	/* LAB 2 END, skeleton: return -ENOSYS; */
 }
 
 #ifdef MMAPDEMO_MMAP_PREPARE

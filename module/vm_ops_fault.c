@@ -23,6 +23,11 @@
 
 vm_fault_t mmapdemo_fault(struct vm_fault *vmf)
 {
+	/*
+	 * LAB 4: the buffer page at vmf->pgoff (mmapdemo_buf_page()) into
+	 * vmf->page, with a reference for the page table, counted in faults and
+	 * fault_pages; none there: count sigbus, VM_FAULT_SIGBUS
+	 */
 	struct mmapdemo_dev *dev = mmapdemo_vma_dev(vmf->vma);
 	/* vmf->pgoff is the page's offset in the file: vm_pgoff included. */
 	struct page *page = mmapdemo_buf_page(&dev->buf, vmf->pgoff);
@@ -38,6 +43,7 @@ vm_fault_t mmapdemo_fault(struct vm_fault *vmf)
 	mmapdemo_count(dev, faults);
 	mmapdemo_count(dev, fault_pages);
 	return 0;
+	/* LAB 4 END, skeleton: return VM_FAULT_SIGBUS; */
 }
 
 const struct vm_operations_struct mmapdemo_fault_vm_ops = {

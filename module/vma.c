@@ -143,7 +143,9 @@ void mmapdemo_vma_open(struct vm_area_struct *vma)
 
 	mmapdemo_vma_link(mv, dev, vma);
 	vma->vm_private_data = mv;
+	/* LAB 5: count the copy */
 	mmapdemo_count(dev, vma_opens);
+	/* LAB 5 END */
 }
 
 void mmapdemo_vma_close(struct vm_area_struct *vma)
@@ -163,7 +165,9 @@ void mmapdemo_vma_close(struct vm_area_struct *vma)
 	list_del(&mv->node);
 	spin_unlock(&dev->vmas_lock);
 	kfree(mv);
+	/* LAB 5: count the close */
 	mmapdemo_count(dev, vma_closes);
+	/* LAB 5 END */
 }
 
 struct mmapdemo_dev *mmapdemo_vma_dev(const struct vm_area_struct *vma)
@@ -185,6 +189,7 @@ struct mmapdemo_dev *mmapdemo_vma_dev(const struct vm_area_struct *vma)
  */
 void mmapdemo_vma_gauges(struct mmapdemo_dev *dev, u64 *vmas, u64 *pages)
 {
+	/* LAB 5: walk dev->vmas under vmas_lock; count the VMAs, sum their pages */
 	struct mmapdemo_vma *mv;
 
 	*vmas = 0;
@@ -198,4 +203,5 @@ void mmapdemo_vma_gauges(struct mmapdemo_dev *dev, u64 *vmas, u64 *pages)
 		*pages += (end - start) >> PAGE_SHIFT;
 	}
 	spin_unlock(&dev->vmas_lock);
+	/* LAB 5 END, skeleton: *vmas = 0; *pages = 0; */
 }

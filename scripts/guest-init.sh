@@ -8,7 +8,7 @@
 # status and power the machine off.
 #
 # Kernel command line (read from /proc/cmdline):
-#   mmapdemo_vm.run=check|demo|shell|bench  what to do
+#   mmapdemo_vm.run=check|demo|shell|bench|lab  what to do
 #   mmapdemo_vm.timeout=SECONDS       limit for the tests / each demo
 #   mmapdemo_vm.params=a=1,b=2        module parameters for demo, shell, bench
 #   mmapdemo_vm.accel=tcg|kvm         the accelerator QEMU runs (for bench)
@@ -143,6 +143,11 @@ bench)
 		res MMAPDEMO-CSV-END
 	fi
 	! mountpoint -q /mnt/bench || umount /mnt/bench >$RESULTS 2>&1
+	;;
+lab)
+	# make lab-check: each lab module in turn, its tests (scripts/labs.sh).
+	guarded "$limit" /mmapdemo/lab-guest.sh /mmapdemo/labs/plan
+	status=$rc
 	;;
 shell)
 	load_module

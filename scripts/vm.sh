@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# scripts/vm.sh check|demo|shell|bench [--judge]: build the module and the static
-# userspace for the VM's kernel, pack an initramfs, boot it in QEMU and judge the
-# run. Called by `make check`, `make demo`, `make shell`, `make bench`.
+# scripts/vm.sh check|demo|shell|bench|lab [--judge]: build the module and the
+# static userspace for the VM's kernel, pack an initramfs, boot it in QEMU and
+# judge the run. Called by `make check`, `make demo`, `make shell`, `make
+# bench`, and for `make lab-check` by scripts/labs.sh.
 #
 #   check  run selftests/mmapdemo.sh in the guest; TAP on the terminal; the
 #          last line is "check: N passed, N failed, N skipped".
@@ -15,6 +16,9 @@
 #          mmapdemo-bench; its table on the terminal, its CSV in
 #          build/bench/bench.csv (scripts/bench-report.sh makes the plots and
 #          docs/benchmarks.md from it). QUICK=1: sizes up to 16 MiB, 3 rounds.
+#   lab    build each module of LAB_PLAN, then in the guest load each in turn
+#          and run its selected tests (scripts/lab-guest.sh); no verdict on
+#          the tests (scripts/labs.sh judges them), only on the run.
 #
 # Environment:
 #   KVER=6.1.0-NN-amd64  guest kernel (default: newest /boot/vmlinuz-*-amd64
@@ -39,6 +43,10 @@
 #                        (build/bin/pfnmap, scripts/pfnmap.sh); the suite
 #                        then reports it as SKIP
 #   VERBOSE=1            check: stream every guest output line, not just results
+#   LAB_PLAN=FILE        lab: one line per module to check, "LABEL DIR SELECTOR...":
+#                        the module in DIR (under this tree; built with W=1,
+#                        log build/vm/lab-LABEL.log) and the mmapdemo_test
+#                        tests (-r FIXTURE:VARIANT:TEST) to run on it
 #
 # Files: build/vm/console.log (kernel console), build/vm/results.tap (guest
 # ttyS1: markers, TAP/demo output, dmesg dump), build/vm/*.log (build logs).
@@ -54,7 +62,8 @@ check) default_timeout=600 ;;
 demo) default_timeout=300 ;;
 shell) default_timeout=0 ;;
 bench) default_timeout=1800 ;;
-*) die "usage: $0 check|demo|shell|bench" ;;
+lab) default_timeout=900 ;;
+*) die "usage: $0 check|demo|shell|bench|lab" ;;
 esac
 QUICK=${QUICK:-}
 [ "$QUICK" != 0 ] || QUICK=
@@ -90,6 +99,7 @@ VM_CPU=${VM_CPU:-$default_cpu}
 MMAPDEMO_PARAMS=${MMAPDEMO_PARAMS:-$default_params}
 VERBOSE=${VERBOSE:-}
 PFNMAP=${PFNMAP:-1}
+LAB_PLAN=${LAB_PLAN:-}
 
 # Time the guest gets for booting and the final report, out of VM_TIMEOUT.
 BOOT_ALLOWANCE=60
@@ -109,6 +119,14 @@ GENERIC='Call Trace:|RIP:'
 
 # ---------------------------------------------------------------- build
 
+# check_vermagic KO: die unless KO was built for $KVER.
+check_vermagic() {
+	local vermagic
+	vermagic=$(modinfo -F vermagic "$1")
+	[ "${vermagic%% *}" = "$KVER" ] ||
+		die "${1#"$TOP"/} has vermagic '$vermagic', not $KVER"
+}
+
 build_module() {
 	log "building mmapdemo.ko for $KVER${KROOT:+ in $KROOT}"
 	# In KROOT the project is at /src (in_chroot bind-mounts it there).
@@ -117,10 +135,30 @@ build_module() {
 	run_logged "$VM/module.log" "${in[@]}" make -C "$top" module KVER="$KVER" \
 		KDIR="/lib/modules/$KVER/build" || die "module build failed (log: $VM/module.log)"
 	grep -iE 'warning:|error:' "$VM/module.log" || true
-	local vermagic
-	vermagic=$(modinfo -F vermagic "$TOP/mmapdemo.ko")
-	[ "${vermagic%% *}" = "$KVER" ] ||
-		die "mmapdemo.ko has vermagic '$vermagic', not $KVER"
+	check_vermagic "$TOP/mmapdemo.ko"
+}
+
+# The lines of LAB_PLAN, without comments and blank lines.
+lab_plan() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$LAB_PLAN"; }
+
+# build_labs: build the module of each LAB_PLAN line with W=1 (Kbuild in
+# its directory, which must be under this tree: the chroot sees it at /src).
+build_labs() {
+	[ -r "$LAB_PLAN" ] || die "lab: LAB_PLAN=$LAB_PLAN: no such file"
+	local label dir sels in=() at rel
+	[ -z "$KROOT" ] || in=(in_chroot "$KROOT")
+	while read -r label dir sels; do
+		dir=$(cd "$dir" && pwd) || die "LAB_PLAN: $label: no directory $dir"
+		case $dir/ in "$TOP"/*) ;; *) die "LAB_PLAN: $label: $dir is not under $TOP" ;; esac
+		rel=${dir#"$TOP"}
+		rel=${rel#/}
+		at=$dir
+		[ -z "$KROOT" ] || at=/src${rel:+/$rel}
+		log "building $label (${rel:-.}) for $KVER"
+		run_logged "$VM/lab-$label.log" "${in[@]}" make -C "/lib/modules/$KVER/build" \
+			M="$at" W=1 modules || die "module build of $label failed (log: $VM/lab-$label.log)"
+		check_vermagic "$dir/mmapdemo.ko"
+	done < <(lab_plan)
 }
 
 # True if every file in build/bin is statically linked (no ELF interpreter).
@@ -289,8 +327,19 @@ make_initramfs() {
 	if [ "$MODE" = bench ]; then
 		for f in "${BENCH_KMODS[@]}"; do copy_kmod_deps "$f" "$kmods"; done
 	fi
-	cp "$TOP/mmapdemo.ko" "$root/mmapdemo/mmapdemo.ko"
-	ln -s ../../../../mmapdemo/mmapdemo.ko "$kmods/extra/mmapdemo.ko"
+	if [ "$MODE" = lab ]; then
+		# One module per plan line, loaded in turn by scripts/lab-guest.sh.
+		local label dir sels
+		mkdir -p "$root/mmapdemo/labs"
+		while read -r label dir sels; do
+			cp "$dir/mmapdemo.ko" "$root/mmapdemo/labs/$label.ko"
+			echo "$label $sels" >>"$root/mmapdemo/labs/plan"
+		done < <(lab_plan)
+		cp "$SCRIPTS/lab-guest.sh" "$root/mmapdemo/lab-guest.sh"
+	else
+		cp "$TOP/mmapdemo.ko" "$root/mmapdemo/mmapdemo.ko"
+		ln -s ../../../../mmapdemo/mmapdemo.ko "$kmods/extra/mmapdemo.ko"
+	fi
 	for f in modules.builtin modules.builtin.modinfo; do
 		[ ! -f "$KROOT/lib/modules/$KVER/$f" ] || cp "$KROOT/lib/modules/$KVER/$f" "$kmods/"
 	done
@@ -365,6 +414,7 @@ qemu_cmd() {
 stream() {
 	local line in_dmesg='' show='^(MMAPDEMO-|(# )*((not )?ok |Bail out!|1\.\.[0-9]))'
 	if [ "$MODE" != check ] || [ -n "$VERBOSE" ]; then show=''; fi
+	[ "$MODE" != lab ] || [ -n "$VERBOSE" ] || show='^MMAPDEMO-'
 	# grep first: a test can print a lot, and this loop is slow.
 	tail -n +1 --pid="$1" -f "$RESULTS" 2>/dev/null | grep --line-buffered -E "$show" |
 	while IFS= read -r line; do
@@ -375,6 +425,7 @@ stream() {
 		MMAPDEMO-DMESG-BEGIN | MMAPDEMO-CSV-BEGIN) in_dmesg=1 ;;
 		MMAPDEMO-DMESG-END | MMAPDEMO-CSV-END) in_dmesg='' ;;
 		MMAPDEMO-RESULT*) log "guest finished: status ${line#MMAPDEMO-RESULT }" ;;
+		MMAPDEMO-LAB-RUN*) log "checking ${line#MMAPDEMO-LAB-RUN }" ;;
 		MMAPDEMO-GUEST-TIMEOUT*)
 			line=${line#MMAPDEMO-GUEST-TIMEOUT }
 			log "guest timeout: ${line#* } killed after ${line%% *} s"
@@ -551,6 +602,7 @@ judge() {
 		elif [ "$status" -ne 0 ]; then
 			case $MODE in
 			check) fail "selftests/mmapdemo.sh exited with status $status" ;;
+			lab) fail "scripts/lab-guest.sh exited with status $status" ;;
 			*) fail "the guest reported status $status (see the output above)" ;;
 			esac
 		fi
@@ -643,7 +695,7 @@ if [ -n "${KERNEL:-}" ]; then
 fi
 KVER=$(pick_kver)
 mkdir -p "$VM"
-build_module
+if [ "$MODE" = lab ]; then build_labs; else build_module; fi
 build_userspace
 build_pfnmap
 make_initramfs

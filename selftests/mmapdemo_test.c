@@ -2857,25 +2857,161 @@ static void __attribute__((constructor)) __constructor_order_last(void)
 
 static void usage(void)
 {
-	printf("usage: mmapdemo_test [--help]\n"
+	printf("usage: mmapdemo_test [-l] [-t TEST]... [-T TEST]... [-v VARIANT]... [-V VARIANT]...\n"
+	       "                     [-f FIXTURE]... [-F FIXTURE]... [-r FIXTURE:VARIANT:TEST]...\n"
 	       "The kselftest suite of /dev/mmapdemo: every test runs once per mapping\n"
 	       "variant (fault, remap) and prints TAP. Needs root and a loaded module;\n"
 	       "selftests/mmapdemo.sh loads it in each configuration and runs this.\n"
+	       "  -l   list FIXTURE:VARIANT:TEST and exit\n"
+	       "  -t/-v/-f NAME  run the tests with this name / variant / fixture,\n"
+	       "       -r all three; -T/-V/-F leave them out (the options of newer\n"
+	       "       kernels' kselftest_harness.h: lower case selects, upper case\n"
+	       "       excludes; with no selecting option every test is selected)\n"
 	       "Exit: 0 pass, 1 fail, 4 skip (not root, no /dev/mmapdemo).\n");
+}
+
+/*
+ * Test selection. The harness of Linux 6.1 ignores its arguments; newer
+ * ones (6.8+) take these options, with the same meaning, so a command line
+ * works with both. A test runs when no selecting option is given or one
+ * matches, and no excluding option matches.
+ */
+struct test_filter {
+	char opt;		/* t T v V f F r */
+	const char *arg;
+};
+
+static struct test_filter *filters;
+static int nfilters;
+
+static bool filter_match(const struct test_filter *tf, const char *fixture,
+			 const char *variant, const char *test)
+{
+	char triple[512];
+
+	switch (tf->opt | 0x20) {	/* lower case */
+	case 't':
+		return !strcmp(tf->arg, test);
+	case 'v':
+		return !strcmp(tf->arg, variant);
+	case 'f':
+		return !strcmp(tf->arg, fixture);
+	default:
+		snprintf(triple, sizeof(triple), "%s:%s:%s", fixture, variant, test);
+		return !strcmp(tf->arg, triple);
+	}
+}
+
+static bool test_selected(const char *fixture, const char *variant, const char *test)
+{
+	bool any_select = false, selected = false;
+	int i;
+
+	for (i = 0; i < nfilters; i++) {
+		bool exclude = filters[i].opt >= 'A' && filters[i].opt <= 'Z';
+
+		if (!exclude)
+			any_select = true;
+		if (filter_match(&filters[i], fixture, variant, test)) {
+			if (exclude)
+				return false;
+			selected = true;
+		}
+	}
+	return selected || !any_select;
+}
+
+/* Parse the options into filters; 1 to list, 0 to run, -1 on a bad one. */
+static int parse_filters(int argc, char **argv)
+{
+	bool list = false;
+	int opt;
+
+	filters = calloc(argc, sizeof(*filters));
+	if (!filters)
+		return -1;
+	opterr = 0;	/* one error line, from main() */
+	while ((opt = getopt(argc, argv, "lt:T:v:V:f:F:r:")) != -1) {
+		if (opt == 'l') {
+			list = true;
+			continue;
+		}
+		if (opt == '?') {
+			fprintf(stderr, "mmapdemo_test: bad option '-%c' (try --help)\n", optopt);
+			return -1;
+		}
+		filters[nfilters].opt = (char)opt;
+		filters[nfilters++].arg = optarg;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mmapdemo_test: unexpected argument '%s' (try --help)\n",
+			argv[optind]);
+		return -1;
+	}
+	return list;
+}
+
+/*
+ * Run the selected tests like test_harness_run() runs all: one TAP line
+ * each, numbered in order, exit status from the results.
+ */
+static int run_selected(bool list)
+{
+	struct __fixture_variant_metadata no_variant = { .name = "" };
+	struct __fixture_variant_metadata *v;
+	struct __test_results *results;
+	struct __fixture_metadata *f;
+	struct __test_metadata *t;
+	unsigned int count = 0, passed = 0, run = 0;
+
+	for (f = __fixture_list; f; f = f->next)
+		for (v = f->variant ?: &no_variant; v; v = v->next)
+			for (t = f->tests; t; t = t->next)
+				if (test_selected(f->name, v->name, t->name)) {
+					if (list)
+						printf("%s:%s:%s\n", f->name, v->name, t->name);
+					count++;
+				}
+	if (list)
+		return 0;
+	results = mmap(NULL, sizeof(*results), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (results == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	ksft_print_header();
+	ksft_set_plan(count);
+	ksft_print_msg("Starting %u selected tests.\n", count);
+	for (f = __fixture_list; f; f = f->next)
+		for (v = f->variant ?: &no_variant; v; v = v->next)
+			for (t = f->tests; t; t = t->next) {
+				if (!test_selected(f->name, v->name, t->name))
+					continue;
+				t->results = results;
+				__run_test(f, v, t);
+				t->results = NULL;
+				run++;
+				passed += !!t->passed;
+			}
+	munmap(results, sizeof(*results));
+	ksft_print_msg("%s: %u / %u tests passed.\n", passed == run ? "PASSED" : "FAILED",
+		       passed, run);
+	ksft_exit(passed == run);
+	return KSFT_FAIL;	/* not reached */
 }
 
 int main(int argc, char **argv)
 {
-	int fd;
+	int fd, list;
 
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage();
 		return 0;
 	}
-	if (argc > 1) {
-		fprintf(stderr, "mmapdemo_test: unknown argument '%s' (try --help)\n", argv[1]);
-		return 1;
-	}
+	list = parse_filters(argc, argv);
+	if (list < 0)
+		return 2;
+	if (list)
+		return run_selected(true);
 	if (geteuid() != 0) {
 		ksft_print_header();
 		ksft_exit_skip("mmapdemo_test needs root (GET_PFN, pagemap PFNs, delete_module)\n");
@@ -2890,5 +3026,7 @@ int main(int argc, char **argv)
 	}
 	/* The harness's own process must hold no file: delete_module tests. */
 	close(fd);
+	if (nfilters)
+		return run_selected(false);
 	return test_harness_run(argc, argv);
 }

@@ -1,0 +1,42 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
+#
+# lab-guest.sh PLAN: the guest side of `make lab-check` (scripts/labs.sh),
+# run by scripts/guest-init.sh in the VM (mmapdemo_vm.run=lab). PLAN has one
+# line per run: "LABEL SELECTOR...": load /mmapdemo/labs/LABEL.ko, run the
+# tests of mmapdemo_test selected by -r SELECTOR (FIXTURE:VARIANT:TEST),
+# unload it. Output for the host (scripts/labs.sh report reads it):
+#   MMAPDEMO-LAB-RUN LABEL
+#   MMAPDEMO-LAB-INSMOD ok|<error>
+#   ...mmapdemo_test's TAP...
+#   MMAPDEMO-LAB-RMMOD ok|<error>
+#   MMAPDEMO-LAB-KERNEL <kernel log line>   each BUG/WARNING/Oops line of the run
+#   MMAPDEMO-LAB-END LABEL
+# Exit status 0: a failing check is a result, not an error of the run.
+BADNESS='BUG:|WARNING:|Oops|Kernel panic|general protection fault|kernel BUG at|refcount_t:|list_add corruption|list_del corruption|UBSAN:|Bad page|Bad rss-counter'
+limit=${LAB_TEST_TIMEOUT:-240}
+
+[ -r "${1:-}" ] || { echo "usage: $0 PLAN (try --help)"; exit 2; }
+while read -r label sels; do
+	[ -n "$label" ] || continue
+	echo "MMAPDEMO-LAB-RUN $label"
+	mark=$(dmesg | wc -l)
+	if out=$(insmod "/mmapdemo/labs/$label.ko" 2>&1); then
+		echo "MMAPDEMO-LAB-INSMOD ok"
+		args=
+		for s in $sels; do args="$args -r $s"; done
+		# shellcheck disable=SC2086 # a list of options
+		timeout -k 10 "$limit" mmapdemo_test $args </dev/null 2>&1
+		if out=$(rmmod mmapdemo 2>&1); then
+			echo "MMAPDEMO-LAB-RMMOD ok"
+		else
+			echo "MMAPDEMO-LAB-RMMOD $out"
+		fi
+	else
+		echo "MMAPDEMO-LAB-INSMOD $out"
+	fi
+	dmesg | tail -n +$((mark + 1)) | grep -E "$BADNESS" | sed 's/^/MMAPDEMO-LAB-KERNEL /'
+	echo "MMAPDEMO-LAB-END $label"
+done <"$1"
+exit 0
