@@ -8,11 +8,12 @@
 #   make demo            build everything, boot the QEMU VM, load the module, run the demos
 #   make check           build everything, run the whole test suite in the QEMU VM
 #   make check KERNEL=6.12   the same on another kernel line: 6.1 (default), 6.12, 7.2
+#   make stress DURATION=600 [SEED=N]   only the stress program in the VM (default 30 s)
 #   make matrix          make check on all three kernel lines, and a summary table
 #   make shell           boot the VM with everything loaded and give a root shell
 #   make lint            checkpatch --strict, W=1, sparse (C=2), -Werror userspace, shellcheck
 #   make clean           remove every build product (distclean: also the kernel-line chroots)
-#   VM options (demo check shell): KERNEL= KVER= KROOT= ACCEL=kvm VM_TIMEOUT= MMAPDEMO_PARAMS= VERBOSE=1
+#   VM options (demo check stress shell): KERNEL= KVER= KROOT= ACCEL=kvm VM_TIMEOUT= MMAPDEMO_PARAMS= VERBOSE=1
 #
 # The module is built by Kbuild (see ./Kbuild); this file only drives it.
 
@@ -36,7 +37,7 @@ TEST_SRCS := $(wildcard selftests/*.c)
 TESTS     := $(patsubst selftests/%.c,$(BIN)/%,$(TEST_SRCS))
 USER_DEPS := include/uapi/linux/mmapdemo.h userspace/libmmapdemo.h userspace/libmmapdemo.c
 
-.PHONY: all module modules install userspace demo check shell matrix lint clean distclean help
+.PHONY: all module modules install userspace demo check stress shell matrix lint clean distclean help
 
 all: module
 
@@ -71,6 +72,10 @@ $(BIN):
 demo check shell:
 	scripts/vm.sh $@
 
+# DURATION= and SEED= reach scripts/vm.sh through the environment.
+stress:
+	scripts/vm.sh stress
+
 matrix:
 	scripts/matrix.sh
 
@@ -94,4 +99,4 @@ distclean: clean
 	rm -rf $(CACHE)
 
 help:
-	@sed -n '3,16p' Makefile
+	@sed -n '3,17p' Makefile

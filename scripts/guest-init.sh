@@ -8,9 +8,10 @@
 # status and power the machine off.
 #
 # Kernel command line (read from /proc/cmdline):
-#   mmapdemo_vm.run=check|demo|shell  what to do
+#   mmapdemo_vm.run=check|demo|stress|shell  what to do
 #   mmapdemo_vm.timeout=SECONDS       limit for the tests / each demo
-#   mmapdemo_vm.params=a=1,b=2        module parameters for demo and shell
+#   mmapdemo_vm.params=a=1,b=2        module parameters for demo, stress and shell
+#   mmapdemo_vm.args=--duration,30    arguments of mmapdemo_stress (stress)
 #
 # Serial ports: ttyS0 is the kernel console (build/vm/console.log, or the
 # terminal in shell mode); ttyS1 (build/vm/results.tap) carries everything the
@@ -45,12 +46,14 @@ KO=$MMAPDEMO_KO
 run=check
 limit=540
 params=
+args=
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case $arg in
 	mmapdemo_vm.run=*) run=${arg#*=} ;;
 	mmapdemo_vm.timeout=*) limit=${arg#*=} ;;
 	mmapdemo_vm.params=*) params=$(echo "${arg#*=}" | tr , ' ') ;;
+	mmapdemo_vm.args=*) args=$(echo "${arg#*=}" | tr , ' ') ;;
 	esac
 done
 
@@ -109,6 +112,12 @@ demo)
 			status=1
 		fi
 	done </mmapdemo/demos.list
+	;;
+stress)
+	load_module
+	# shellcheck disable=SC2086 # $args is a list of words
+	[ "$status" -ne 0 ] || guarded "$limit" /mmapdemo/bin/mmapdemo_stress $args
+	[ "$status" -ne 0 ] || status=$rc
 	;;
 shell)
 	load_module
