@@ -3,7 +3,7 @@
 # mmapdemo: top-level Makefile.
 #
 #   make                 build mmapdemo.ko for the running kernel (KDIR= to override)
-#   make install         install it (modules_install + depmod)
+#   make install         install it (modules_install + depmod) and the udev rule
 #   make userspace       build the demos and the selftests into build/bin/
 #   make demo            build everything, boot the QEMU VM, load the module, run the demos
 #   make check           build everything, run the whole test suite in the QEMU VM
@@ -51,9 +51,13 @@ module modules:
 	fi
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
+# The udev rule opens /dev/mmapdemo to group "mmapdemo" (udev/60-mmapdemo.rules).
+UDEVRULESDIR ?= /etc/udev/rules.d
+
 install: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 	depmod -a $(KVER)
+	install -D -m 644 udev/60-mmapdemo.rules $(DESTDIR)$(UDEVRULESDIR)/60-mmapdemo.rules
 
 userspace: $(DEMOS) $(TESTS)
 
