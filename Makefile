@@ -3,11 +3,12 @@
 # mmapdemo: top-level Makefile.
 #
 #   make                 build mmapdemo.ko for the running kernel (KDIR= to override)
-#   make install         install it (modules_install + depmod)
+#   make install         install it (modules_install + depmod) and the udev rule
 #   make userspace       build the demos and the selftests into build/bin/
 #   make demo            build everything, boot the QEMU VM, load the module, run the demos
 #   make check           build everything, run the whole test suite in the QEMU VM
 #   make check KERNEL=6.12   the same on another kernel line: 6.1 (default), 6.12, 7.2
+#   make stress DURATION=600 [SEED=N]   only the stress program in the VM (default 30 s)
 #   make matrix          make check on all three kernel lines, and a summary table
 #   make shell           boot the VM with everything loaded and give a root shell
 #   make bench           benchmark every variant against core mm in the VM (1 GiB, about
@@ -17,7 +18,7 @@
 #   make lab-check N     build your skeleton of exercise N, check it in the VM (also N=1;
 #                        SOLUTION=1: the real module, i.e. the expected output)
 #   make clean           remove every build product (distclean: also the kernel-line chroots)
-#   VM options (demo check shell bench): KERNEL= KVER= KROOT= ACCEL=kvm VM_TIMEOUT= MMAPDEMO_PARAMS= VERBOSE=1
+#   VM options (demo check stress shell bench): KERNEL= KVER= KROOT= ACCEL=kvm VM_TIMEOUT= MMAPDEMO_PARAMS= VERBOSE=1
 #
 # The module is built by Kbuild (see ./Kbuild); this file only drives it.
 
@@ -41,7 +42,7 @@ TEST_SRCS := $(wildcard selftests/*.c)
 TESTS     := $(patsubst selftests/%.c,$(BIN)/%,$(TEST_SRCS))
 USER_DEPS := include/uapi/linux/mmapdemo.h userspace/libmmapdemo.h userspace/libmmapdemo.c
 
-.PHONY: all module modules install userspace demo check shell bench matrix lint labs \
+.PHONY: all module modules install userspace demo check stress shell bench matrix lint labs \
 	lab-check clean distclean help
 
 all: module
@@ -56,9 +57,13 @@ module modules:
 	fi
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
+# The udev rule opens /dev/mmapdemo to group "mmapdemo" (udev/60-mmapdemo.rules).
+UDEVRULESDIR ?= /etc/udev/rules.d
+
 install: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 	depmod -a $(KVER)
+	install -D -m 644 udev/60-mmapdemo.rules $(DESTDIR)$(UDEVRULESDIR)/60-mmapdemo.rules
 
 userspace: $(DEMOS) $(TESTS)
 
@@ -82,6 +87,10 @@ demo check shell:
 bench:
 	scripts/vm.sh bench
 	scripts/bench-report.sh
+
+# DURATION= and SEED= reach scripts/vm.sh through the environment.
+stress:
+	scripts/vm.sh stress
 
 matrix:
 	scripts/matrix.sh
@@ -120,4 +129,4 @@ distclean: clean
 	rm -rf $(CACHE)
 
 help:
-	@sed -n '3,20p' Makefile
+	@sed -n '3,21p' Makefile

@@ -8,9 +8,10 @@
 # status and power the machine off.
 #
 # Kernel command line (read from /proc/cmdline):
-#   mmapdemo_vm.run=check|demo|shell|bench|lab  what to do
+#   mmapdemo_vm.run=check|demo|stress|shell|bench|lab  what to do
 #   mmapdemo_vm.timeout=SECONDS       limit for the tests / each demo
-#   mmapdemo_vm.params=a=1,b=2        module parameters for demo, shell, bench
+#   mmapdemo_vm.params=a=1,b=2        module parameters for demo, stress, shell, bench
+#   mmapdemo_vm.args=--duration,30    arguments of mmapdemo_stress (stress)
 #   mmapdemo_vm.accel=tcg|kvm         the accelerator QEMU runs (for bench)
 #   mmapdemo_vm.quick=1               bench: the short run
 #
@@ -50,6 +51,7 @@ limit=540
 params=
 accel=unknown
 quick=
+args=
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case $arg in
@@ -58,6 +60,7 @@ for arg in $cmdline; do
 	mmapdemo_vm.params=*) params=$(echo "${arg#*=}" | tr , ' ') ;;
 	mmapdemo_vm.accel=*) accel=${arg#*=} ;;
 	mmapdemo_vm.quick=*) quick=--quick ;;
+	mmapdemo_vm.args=*) args=$(echo "${arg#*=}" | tr , ' ') ;;
 	esac
 done
 
@@ -148,6 +151,12 @@ lab)
 	# make lab-check: each lab module in turn, its tests (scripts/labs.sh).
 	guarded "$limit" /mmapdemo/lab-guest.sh /mmapdemo/labs/plan
 	status=$rc
+	;;
+stress)
+	load_module
+	# shellcheck disable=SC2086 # $args is a list of words
+	[ "$status" -ne 0 ] || guarded "$limit" /mmapdemo/bin/mmapdemo_stress $args
+	[ "$status" -ne 0 ] || status=$rc
 	;;
 shell)
 	load_module

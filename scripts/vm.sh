@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# scripts/vm.sh check|demo|shell|bench|lab [--judge]: build the module and the
-# static userspace for the VM's kernel, pack an initramfs, boot it in QEMU and
-# judge the run. Called by `make check`, `make demo`, `make shell`, `make
-# bench`, and for `make lab-check` by scripts/labs.sh.
+# scripts/vm.sh check|demo|stress|shell|bench|lab [--judge]: build the module and
+# the static userspace for the VM's kernel, pack an initramfs, boot it in QEMU and
+# judge the run. Called by `make check`, `make demo`, `make stress`, `make shell`,
+# `make bench`, and for `make lab-check` by scripts/labs.sh.
 #
 #   check  run selftests/mmapdemo.sh in the guest; TAP on the terminal; the
 #          last line is "check: N passed, N failed, N skipped".
 #   demo   load the module, run each demo program (userspace/demos.list order,
 #          else alphabetical), unload it.
+#   stress load the module (MMAPDEMO_PARAMS, default pages=1024), run
+#          mmapdemo_stress --duration $DURATION [--seed $SEED], unload it.
 #   shell  load the module and give an interactive root shell on the terminal.
 #   bench  load the module with a 1 GiB buffer, mount an ext4 image on a
 #          virtio-blk disk (made here, build/vm/bench-disk.img), run
@@ -31,8 +33,10 @@
 #                        from the chroot DIR (scripts/chroot.sh SUITE DIR) and
 #                        build the module inside it, with the suite's compiler
 #   ACCEL=tcg|kvm        default tcg (KVM hangs on some hosts: opt-in only)
-#   VM_TIMEOUT=SECONDS   whole VM run (default: check 600, demo 300, shell none,
-#                        bench 1800, QUICK=1 bench 480)
+#   VM_TIMEOUT=SECONDS   whole VM run (default: check 600, demo 300, stress
+#                        2 * DURATION + 400, shell none, bench 1800, QUICK=1 bench 480)
+#   DURATION=SECONDS     stress: how long mmapdemo_stress runs (default 30)
+#   SEED=N               stress: its seed (default: a new one, printed)
 #   BOOT_TIMEOUT=SECONDS no boot marker by then = boot failure (default 120)
 #   VM_MEM=2G VM_SMP=2   guest size (bench: 6G, QUICK=1 bench: 2G)
 #   VM_CPU=max           QEMU -cpu (bench under TCG: max,erms=off,fsrm=off)
@@ -57,13 +61,20 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 MODE=${1:-}
+DURATION=${DURATION:-30}
+SEED=${SEED:-}
 case $MODE in
 check) default_timeout=600 ;;
 demo) default_timeout=300 ;;
+stress)
+	case $DURATION in '' | *[!0-9]*) die "DURATION=$DURATION: a number of seconds" ;; esac
+	case $SEED in *[!0-9]*) die "SEED=$SEED: a decimal number" ;; esac
+	default_timeout=$((2 * DURATION + 400))
+	;;
 shell) default_timeout=0 ;;
 bench) default_timeout=1800 ;;
 lab) default_timeout=900 ;;
-*) die "usage: $0 check|demo|shell|bench|lab" ;;
+*) die "usage: $0 check|demo|stress|shell|bench|lab" ;;
 esac
 QUICK=${QUICK:-}
 [ "$QUICK" != 0 ] || QUICK=
@@ -97,6 +108,9 @@ default_cpu=max
 [ "$MODE" != bench ] || [ "${ACCEL:-tcg}" != tcg ] || default_cpu=max,erms=off,fsrm=off
 VM_CPU=${VM_CPU:-$default_cpu}
 MMAPDEMO_PARAMS=${MMAPDEMO_PARAMS:-$default_params}
+# Stress: more pages than the default 16, in two 2 MiB chunks (private remap
+# mappings across the chunk border are refused: that path is stressed too).
+[ "$MODE" != stress ] || MMAPDEMO_PARAMS=${MMAPDEMO_PARAMS:-pages=1024}
 VERBOSE=${VERBOSE:-}
 PFNMAP=${PFNMAP:-1}
 LAB_PLAN=${LAB_PLAN:-}
@@ -386,12 +400,13 @@ qemu_cmd() {
 	*) die "ACCEL=$ACCEL: use tcg or kvm" ;;
 	esac
 	[ "$MODE" = shell ] && quiet=quiet
-	local params=${MMAPDEMO_PARAMS// /,}
+	local params=${MMAPDEMO_PARAMS// /,} args=
+	[ "$MODE" != stress ] || args=--duration,$DURATION${SEED:+,--seed,$SEED}
 	# shellcheck disable=SC2054 # QEMU options are comma-separated
 	QEMU=(qemu-system-x86_64 -machine "q35,accel=$accel" -cpu "$VM_CPU"
 		-smp "$VM_SMP" -m "$VM_MEM" -nodefaults -no-user-config -display none -no-reboot
 		-kernel "$KROOT/boot/vmlinuz-$KVER" -initrd "$VM/initramfs.cpio.gz"
-		-append "console=ttyS0 $quiet panic=-1 oops=panic printk.devkmsg=on init_on_alloc=0 rdinit=/init mmapdemo_vm.run=$MODE mmapdemo_vm.timeout=$(guest_limit) mmapdemo_vm.accel=$accel,cpu=$VM_CPU${QUICK:+ mmapdemo_vm.quick=1}${params:+ mmapdemo_vm.params=$params}"
+		-append "console=ttyS0 $quiet panic=-1 oops=panic printk.devkmsg=on init_on_alloc=0 rdinit=/init mmapdemo_vm.run=$MODE mmapdemo_vm.timeout=$(guest_limit) mmapdemo_vm.accel=$accel,cpu=$VM_CPU${QUICK:+ mmapdemo_vm.quick=1}${params:+ mmapdemo_vm.params=$params}${args:+ mmapdemo_vm.args=$args}"
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04
 		-device pvpanic -action panic=exit-failure)
 	# bench: the disk of its cold file, without the host's page cache.

@@ -5,8 +5,10 @@
 #
 # Loads and unloads the module itself: refused parameters, then
 # mmapdemo_test once per configuration (mode x pages), rmmod while a
-# mapping is held, the kernel's own VM_PFNMAP selftest (mm/pfnmap.c, built
-# by scripts/pfnmap.sh) in each mode, load/unload cycles checked for leaks,
+# mapping is held (and cycles of it), the kernel's own VM_PFNMAP selftest
+# (mm/pfnmap.c, built by scripts/pfnmap.sh) in each mode, load/unload
+# cycles checked for leaks, rmmod racing with opens, a short
+# mmapdemo_stress run,
 # every demo of demos.list as a smoke test (exit 0 and the key lines of
 # demos.expect), and finally the kernel log. POSIX sh with busybox applets (dash or busybox sh; kmod's or
 # busybox's insmod/rmmod/modinfo), as in the test VM.
@@ -29,6 +31,14 @@ LOADNOISE='taints kernel|tainting kernel'
 # Configurations mmapdemo_test runs in, mode:pages (MMAPDEMO_CONFIGS overrides).
 CONFIGS=${MMAPDEMO_CONFIGS:-fault:16 remap:16 fault:65536 remap:65536}
 CYCLES=${MMAPDEMO_CYCLES:-6}
+# mmapdemo_stress: seconds, and seed (default: a new one, printed).
+STRESS_DURATION=${MMAPDEMO_STRESS_DURATION:-30}
+STRESS_SEED=${MMAPDEMO_STRESS_SEED:-}
+# rmmod/insmod cycles under a loop of opens, and rmmod tries per cycle (10 ms apart).
+RACE_CYCLES=8
+RACE_TRIES=500
+# Load / hold / refused rmmod / release / unload cycles.
+HELD_CYCLES=4
 # Leak threshold for CYCLES load/map/unload cycles of a 65536-page (256 MiB)
 # buffer, in kB. Measured in the 2 GiB TCG guest (Debian 6.1), MemFree after
 # drop_caches wanders by up to 35 MiB between cycles without any trend (per-CPU
@@ -48,7 +58,8 @@ skip_all() {
 case ${1:-} in
 -h | --help)
 	sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//'
-	echo "Environment: MMAPDEMO_CONFIGS (default: $CONFIGS), MMAPDEMO_CYCLES (default: $CYCLES)."
+	echo "Environment: MMAPDEMO_CONFIGS (default: $CONFIGS), MMAPDEMO_CYCLES (default: $CYCLES),"
+	echo "MMAPDEMO_STRESS_DURATION (default: $STRESS_DURATION), MMAPDEMO_STRESS_SEED (default: new)."
 	exit 0
 	;;
 esac
@@ -69,15 +80,16 @@ done
 
 tmp=$(mktemp -d /tmp/mmapdemo.XXXXXX) || exit 1
 holder=
+opener=
 
 loaded() { grep -q "^$MOD " /proc/modules; }
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
-	if [ -n "$holder" ]; then
-		kill "$holder" 2>/dev/null
-		wait "$holder" 2>/dev/null
-	fi
+	for p in $holder $opener; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	loaded && rmmod "$MOD"
 	rm -rf "$tmp"
 }
@@ -121,7 +133,7 @@ else
 fi
 ndemos=$(wc -l <"$tmp/demos")
 echo "TAP version 13"
-echo "1..$((4 + 3 + 3 + 4 * nconfigs + 10 + 2 + 1 + ndemos + 1))"
+echo "1..$((7 + 3 + 3 + 4 * nconfigs + 10 + 4 + 1 + 2 + 1 + 1 + 1 + ndemos + 1))"
 
 # ---- the kernel log ---------------------------------------------------------
 
@@ -215,8 +227,13 @@ check_words=$MODES
 # EINVAL: strerror() says "Invalid argument", kmod's insmod "Invalid parameters".
 refused "insmod mode=bogus refused (EINVAL, one log line naming the modes)" \
 	"Invalid (argument|parameters)" mode=bogus
+refused "insmod mode= (empty) refused (EINVAL, one log line naming the modes)" \
+	"Invalid (argument|parameters)" mode=
 check_words=
 refused "insmod pages=0 refused (EINVAL, one log line)" "Invalid (argument|parameters)" pages=0
+# Not numbers: the kernel's parameter parser refuses them, before the module's init.
+refused "insmod pages=abc refused (EINVAL, one log line)" "Invalid (argument|parameters)" pages=abc
+refused "insmod pages=-1 refused (EINVAL, one log line)" "Invalid (argument|parameters)" pages=-1
 refused "insmod pages=2^40 refused (ENOMEM, one log line, no allocation warning)" \
 	"Cannot allocate memory" pages=1099511627776
 # batch_pages: 1..512; the kernel's parameter parser logs the one line.
@@ -434,6 +451,29 @@ for mode in fault remap insert batch huge; do
 	result "rmmod succeeds once the holder exited ($name)"
 done
 
+# Cycles of: load, hold a mapping (file closed), rmmod refused, the module
+# still works for a new open, release, rmmod; alternating modes.
+bad=
+i=0
+while [ $i -lt $HELD_CYCLES ] && [ -z "$bad" ]; do
+	if [ $((i % 2)) -eq 0 ]; then mode=fault; else mode=remap; fi
+	i=$((i + 1))
+	if [ -z "$bin" ] || ! load "mode=$mode" pages=16; then
+		bad="cycle $i: insmod mode=$mode failed"
+	elif ! hold 2; then
+		bad="cycle $i: mmapdemo_hold did not start"
+		rmmod "$MOD"
+	else
+		rmmod "$MOD" 2>/dev/null && bad="cycle $i: rmmod succeeded under a live mapping"
+		loaded || bad="${bad:+$bad; }cycle $i: module gone"
+		[ "$(sysfs vmas)" = 1 ] || bad="${bad:+$bad; }cycle $i: vmas $(sysfs vmas), expected 1"
+		release
+		[ "$(sysfs vmas)" = 0 ] || bad="${bad:+$bad; }cycle $i: vmas $(sysfs vmas) after release"
+		rmmod "$MOD" || bad="${bad:+$bad; }cycle $i: rmmod failed after release"
+	fi
+done
+result "$HELD_CYCLES cycles: insmod, mapping held, rmmod refused, released, rmmod"
+
 # ---- the kernel's own VM_PFNMAP selftest --------------------------------------
 
 # tools/testing/selftests/mm/pfnmap.c from Debian's newest linux-source (built
@@ -539,6 +579,80 @@ leak=$((before - after))
 diag "MemFree before $before kB, after $CYCLES cycles $after kB: $leak kB less (threshold $LEAK_KB kB)"
 [ -n "$bad" ] || [ "$leak" -lt "$LEAK_KB" ] || bad="$leak kB of memory lost"
 result "$CYCLES load/map/unload cycles of 65536 pages leak nothing"
+
+# ---- rmmod racing with opens ------------------------------------------------
+
+# mmapdemo_stress --opener opens, maps, touches and closes the device in a
+# loop while the module is unloaded (retried until the opener is between
+# two opens) and loaded again, RACE_CYCLES times. Every open must succeed
+# or fail with ENOENT/ENODEV/ENXIO (the opener exits 1 otherwise); the
+# kernel log is checked at the end like everything else.
+bad=
+unloads=0
+if [ -z "$bin" ] || [ ! -x "$bin/mmapdemo_stress" ]; then
+	bad="mmapdemo_stress not found"
+elif ! load pages=16; then
+	bad="insmod failed"
+else
+	"$bin/mmapdemo_stress" --opener 600 >"$tmp/opener.out" 2>&1 &
+	opener=$!
+	i=0
+	while [ $i -lt $RACE_CYCLES ] && [ -z "$bad" ]; do
+		i=$((i + 1))
+		tries=0
+		while loaded && [ $tries -lt $RACE_TRIES ]; do
+			rmmod "$MOD" 2>/dev/null && break
+			tries=$((tries + 1))
+			usleep 10000
+		done
+		if loaded; then
+			diag "cycle $i: rmmod refused $tries times (the opener always had it open)"
+		else
+			unloads=$((unloads + 1))
+		fi
+		usleep 50000
+		loaded || load pages=16 || bad="cycle $i: insmod failed"
+		usleep 50000
+	done
+	kill "$opener" 2>/dev/null
+	wait "$opener"
+	rc=$?
+	opener=
+	sed 's/^/# /' "$tmp/opener.out"
+	[ "$rc" -eq 0 ] || bad="${bad:+$bad; }the opener exited with status $rc"
+	[ "$unloads" -gt 0 ] || bad="${bad:+$bad; }rmmod never got between two opens"
+	grep -q ' [1-9][0-9]* opens' "$tmp/opener.out" || bad="${bad:+$bad; }the opener never opened the device"
+	! loaded || rmmod "$MOD" || bad="${bad:+$bad; }final rmmod failed"
+fi
+diag "$unloads of $RACE_CYCLES unloads got between two opens"
+result "rmmod racing with opens: every open succeeds or gets ENOENT/ENODEV/ENXIO"
+
+# ---- stress -----------------------------------------------------------------
+
+# mmapdemo_stress: processes and threads doing random mappings, I/O, forks
+# and ioctls in every mode for STRESS_DURATION seconds, checking as it goes;
+# afterwards nothing may be mapped and rmmod must work. 1024 pages: two
+# 2 MiB chunks, so private remap mappings across the border are refused too.
+bad=
+if [ -z "$bin" ] || [ ! -x "$bin/mmapdemo_stress" ]; then
+	bad="mmapdemo_stress not found"
+elif ! load pages=1024; then
+	bad="insmod failed"
+else
+	to=
+	command -v timeout >/dev/null && to="timeout -s KILL $((3 * STRESS_DURATION + 180))"
+	{
+		$to "$bin/mmapdemo_stress" --duration "$STRESS_DURATION" ${STRESS_SEED:+--seed "$STRESS_SEED"} 2>&1
+		echo $? >"$tmp/rc"
+	} | tee "$tmp/stress.out" | sed 's/^/# /'
+	rc=$(cat "$tmp/rc")
+	[ "$rc" -eq 0 ] || bad="exit status $rc"
+	[ "$(sysfs vmas)" = 0 ] || bad="${bad:+$bad; }$(sysfs vmas) VMAs left"
+	[ "$(sysfs mapped_pages)" = 0 ] || bad="${bad:+$bad; }$(sysfs mapped_pages) pages left mapped"
+	rmmod "$MOD" || bad="${bad:+$bad; }rmmod failed"
+fi
+seed=$(sed -n 's/^mmapdemo_stress: seed \([0-9]*\);.*/\1/p' "$tmp/stress.out" 2>/dev/null)
+result "mmapdemo_stress ${STRESS_DURATION} s, seed ${seed:-?}: no invariant broken, gauges 0, rmmod works"
 
 # ---- the demos, as smoke tests ----------------------------------------------
 

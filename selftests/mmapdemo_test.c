@@ -33,6 +33,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <linux/capability.h>
 #include <pthread.h>
@@ -47,6 +48,7 @@
 #include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
@@ -483,6 +485,69 @@ TEST(sysfs_attributes)
 	snprintf(path, sizeof(path), "%s\n", mmapdemo_mode_name(info.mode));
 	ASSERT_STREQ(path, text);
 	ASSERT_EQ(0, close(fd));
+}
+
+/* Whether group @gid is called @name in /etc/group. */
+static bool group_is(gid_t gid, const char *name)
+{
+	char line[512];
+	unsigned int id;
+	size_t len = strlen(name);
+	bool found = false;
+	FILE *f = fopen("/etc/group", "r");
+
+	if (!f)
+		return false;
+	/* name:password:gid:members */
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, name, len) && line[len] == ':' &&
+			sscanf(line, "%*[^:]:%*[^:]:%u:", &id) == 1 && id == gid;
+	fclose(f);
+	return found;
+}
+
+/*
+ * The device node: a character device with the number sysfs gives, owned
+ * by root, mode 0600 as the module registers it (misc.mode); or 0660 with
+ * group "mmapdemo" where udev/60-mmapdemo.rules is installed. Never
+ * accessible to others.
+ */
+TEST(device_node_mode)
+{
+	unsigned int major, minor;
+	char dev[32];
+	struct stat sb;
+	pid_t pid;
+
+	ASSERT_EQ(0, stat(MMAPDEMO_DEV_PATH, &sb)) TH_LOG("%s: %s", MMAPDEMO_DEV_PATH, strerror(errno));
+	ASSERT_TRUE(S_ISCHR(sb.st_mode));
+	ASSERT_LT(0, mmapdemo_sysfs_read("dev", dev, sizeof(dev)));
+	ASSERT_EQ(2, sscanf(dev, "%u:%u", &major, &minor));
+	ASSERT_EQ(major, major(sb.st_rdev));
+	ASSERT_EQ(minor, minor(sb.st_rdev));
+	ASSERT_EQ(0, sb.st_uid);
+	ASSERT_EQ(0, sb.st_mode & 0007) TH_LOG("mode %o: open to others", sb.st_mode & 07777);
+	if (sb.st_gid == 0) {
+		ASSERT_EQ(0600, sb.st_mode & 07777) TH_LOG("mode %o, expected 0600",
+							  sb.st_mode & 07777);
+	} else {
+		ASSERT_TRUE(group_is(sb.st_gid, "mmapdemo")) TH_LOG("group %u", sb.st_gid);
+		ASSERT_EQ(0660, sb.st_mode & 07777);
+	}
+
+	/* Someone else (nobody, without capabilities) cannot open it at all. */
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		CHILD_CHECK(setgroups(0, NULL) == 0);
+		CHILD_CHECK(setresgid(65534, 65534, 65534) == 0);
+		CHILD_CHECK(setresuid(65534, 65534, 65534) == 0);
+		errno = 0;
+		CHILD_CHECK(open(MMAPDEMO_DEV_PATH, O_RDONLY) == -1 && errno == EACCES);
+		CHILD_CHECK(open(MMAPDEMO_DEV_PATH, O_RDWR) == -1 && errno == EACCES);
+		_exit(0);
+	}
+	ASSERT_TRUE(child_ok(pid));
 }
 
 /* ---- the fixture: one open file per test, in the variant's mode -------- */
@@ -929,6 +994,264 @@ TEST_F(mmapdemo, ioctl_bad_pointer)
 	ASSERT_EQ(variant->mode, info.mode);
 	ASSERT_EQ(0, munmap(none, self->page_size));
 	ASSERT_EQ(0, munmap(ro, self->page_size));
+}
+
+/*
+ * SET_MODE of every mode number: 0 for a mode built into the module,
+ * EOPNOTSUPP for one this module or kernel does not have (no table entry),
+ * which leaves the file's mode alone. fault and remap are always built.
+ */
+TEST_F(mmapdemo, ioctl_set_mode_unbuilt)
+{
+	struct mmapdemo_info info;
+	uint64_t m;
+
+	for (m = 0; m < MMAPDEMO_NR_MODES; m++) {
+		ASSERT_EQ(0, mmapdemo_set_mode(self->fd, variant->mode, 0));
+		errno = 0;
+		if (mmapdemo_set_mode(self->fd, m, 0)) {
+			ASSERT_EQ(EOPNOTSUPP, errno) TH_LOG("mode %llu", (unsigned long long)m);
+			ASSERT_NE(MMAPDEMO_MODE_FAULT, m);
+			ASSERT_NE(MMAPDEMO_MODE_REMAP, m);
+			ASSERT_EQ(0, mmapdemo_get_info(self->fd, &info));
+			ASSERT_EQ(variant->mode, info.mode);
+		} else {
+			ASSERT_EQ(0, mmapdemo_get_info(self->fd, &info));
+			ASSERT_EQ(m, info.mode);
+		}
+	}
+}
+
+/*
+ * Every command with another size or another direction is another
+ * command: ENOTTY, and nothing happens (no mode change, no reset).
+ */
+TEST_F(mmapdemo, ioctl_wrong_size)
+{
+	static const unsigned long cmds[] = {
+		MMAPDEMO_IOC_GET_INFO, MMAPDEMO_IOC_SET_MODE, MMAPDEMO_IOC_GET_STATS,
+		MMAPDEMO_IOC_RESET_STATS, MMAPDEMO_IOC_GET_PFN,
+	};
+	static const int sizes[] = { 0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 128 };
+	struct mmapdemo_info info;
+	__u64 arg[32];
+	unsigned long bad;
+	size_t c, i, dir;
+	void *m;
+
+	RESET_STATS(self->fd);
+	m = map_dev(self->fd, 1, 0, PROT_READ, MAP_SHARED);
+	ASSERT_NE(MAP_FAILED, m);
+	for (c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
+		for (dir = 0; dir < 4; dir++) {
+			for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+				bad = _IOC(dir, _IOC_TYPE(cmds[c]), _IOC_NR(cmds[c]), sizes[i]);
+				if (bad == cmds[c])
+					continue;
+				memset(arg, 0, sizeof(arg));
+				arg[0] = MMAPDEMO_MODE_REMAP + MMAPDEMO_MODE_FAULT - variant->mode;
+				errno = 0;
+				ASSERT_EQ(-1, ioctl(self->fd, bad, arg)) TH_LOG("cmd %#lx", bad);
+				ASSERT_EQ(ENOTTY, errno) TH_LOG("cmd %#lx", bad);
+			}
+		}
+	}
+	ASSERT_EQ(0, mmapdemo_get_info(self->fd, &info));
+	ASSERT_EQ(variant->mode, info.mode);
+	ASSERT_STATS(self->fd, .mmaps = 1, .vmas = 1, .mapped_pages = 1);
+	ASSERT_EQ(0, munmap(m, self->page_size));
+}
+
+/* Fill @buf with the 0xa5 sentinel. */
+#define SENTINEL	0xa5
+static void sentinel_fill(void *buf, size_t size)
+{
+	memset(buf, SENTINEL, size);
+}
+
+/* Bytes [from, to) of @buf still hold the sentinel. */
+static bool sentinel_intact(const void *buf, size_t from, size_t to)
+{
+	const unsigned char *b = buf;
+
+	for (; from < to; from++)
+		if (b[from] != SENTINEL)
+			return false;
+	return true;
+}
+
+/*
+ * The structures the ioctls copy out are written whole: a user buffer
+ * pre-filled with 0xa5 holds exactly the expected bytes afterwards, all
+ * of them (the structures are __u64 fields only, so there is no padding to
+ * leak kernel stack through; the size checks below keep it so), and
+ * nothing past the structure is written.
+ */
+TEST_F(mmapdemo, ioctl_out_fully_written)
+{
+	struct {
+		union {
+			struct mmapdemo_info info;
+			struct mmapdemo_stats stats;
+			struct mmapdemo_pfn pfn;
+		};
+		unsigned char after[64];
+	} out;
+	struct mmapdemo_info want_info;
+	struct mmapdemo_stats want_stats;
+	struct mmapdemo_pfn want_pfn;
+	struct mmapdemo_pagemap pm;
+	uint64_t pages, contig;
+	volatile char *m;
+	int ffd;
+
+	/* No padding: every byte of these is a field. */
+	ASSERT_EQ(5 * sizeof(__u64), sizeof(struct mmapdemo_info));
+	ASSERT_EQ(9 * sizeof(__u64), sizeof(struct mmapdemo_stats));
+	ASSERT_EQ(2 * sizeof(__u64), sizeof(struct mmapdemo_pfn));
+
+	/* GET_INFO against what sysfs and sysconf say. */
+	ASSERT_EQ(0, mmapdemo_sysfs_u64("pages", &pages));
+	ASSERT_EQ(0, mmapdemo_sysfs_u64("contiguous", &contig));
+	memset(&want_info, 0, sizeof(want_info));
+	want_info.size = pages * self->page_size;
+	want_info.pages = pages;
+	want_info.page_size = self->page_size;
+	want_info.mode = variant->mode;
+	want_info.flags = contig ? MMAPDEMO_INFO_CONTIGUOUS : 0;
+	sentinel_fill(&out, sizeof(out));
+	ASSERT_EQ(0, ioctl(self->fd, MMAPDEMO_IOC_GET_INFO, &out));
+	ASSERT_EQ(0, memcmp(&out.info, &want_info, sizeof(want_info)));
+	ASSERT_TRUE(sentinel_intact(&out, sizeof(want_info), sizeof(out)));
+
+	/* GET_STATS with nothing mapped after a reset: every byte 0. */
+	RESET_STATS(self->fd);
+	memset(&want_stats, 0, sizeof(want_stats));
+	sentinel_fill(&out, sizeof(out));
+	ASSERT_EQ(0, ioctl(self->fd, MMAPDEMO_IOC_GET_STATS, &out));
+	ASSERT_EQ(0, memcmp(&out.stats, &want_stats, sizeof(want_stats)));
+	ASSERT_TRUE(sentinel_intact(&out, sizeof(want_stats), sizeof(out)));
+	/* And with one mapping of 2 pages, one of them touched. */
+	NEED_PAGES(2);
+	m = map_dev(self->fd, 2, 0, PROT_READ, MAP_SHARED);
+	ASSERT_NE(MAP_FAILED, m);
+	(void)m[0];
+	want_stats.faults = IF_FAULT(1);
+	want_stats.fault_pages = IF_FAULT(1);
+	want_stats.mmaps = 1;
+	want_stats.vmas = 1;
+	want_stats.mapped_pages = 2;
+	sentinel_fill(&out, sizeof(out));
+	ASSERT_EQ(0, ioctl(self->fd, MMAPDEMO_IOC_GET_STATS, &out));
+	ASSERT_EQ(0, memcmp(&out.stats, &want_stats, sizeof(want_stats)));
+	ASSERT_TRUE(sentinel_intact(&out, sizeof(want_stats), sizeof(out)));
+	ASSERT_EQ(0, munmap((void *)m, 2 * self->page_size));
+
+	/* GET_PFN: the index as given, the PFN pagemap shows for a fault-mode mapping. */
+	ffd = mmapdemo_open(O_RDWR);
+	ASSERT_GE(ffd, 0);
+	ASSERT_EQ(0, mmapdemo_set_mode(ffd, MMAPDEMO_MODE_FAULT, 0));
+	m = map_dev(ffd, 1, 1, PROT_READ, MAP_SHARED);
+	ASSERT_NE(MAP_FAILED, m);
+	(void)m[0];
+	ASSERT_EQ(0, mmapdemo_pagemap((void *)m, &pm));
+	ASSERT_TRUE(pm.present);
+	ASSERT_NE(0, pm.pfn);
+	want_pfn.index = 1;
+	want_pfn.pfn = pm.pfn;
+	sentinel_fill(&out, sizeof(out));
+	out.pfn.index = 1;
+	ASSERT_EQ(0, ioctl(self->fd, MMAPDEMO_IOC_GET_PFN, &out));
+	ASSERT_EQ(0, memcmp(&out.pfn, &want_pfn, sizeof(want_pfn)));
+	ASSERT_TRUE(sentinel_intact(&out, sizeof(want_pfn), sizeof(out)));
+	ASSERT_EQ(0, munmap((void *)m, self->page_size));
+	ASSERT_EQ(0, close(ffd));
+}
+
+/*
+ * mmap flags: neither MAP_SHARED nor MAP_PRIVATE is EINVAL, an unknown
+ * flag with MAP_SHARED_VALIDATE EOPNOTSUPP, length 0 EINVAL, a negative
+ * offset EOVERFLOW; none of them
+ * reaches the driver (not counted). MAP_SHARED_VALIDATE itself works.
+ */
+TEST_F(mmapdemo, mmap_bad_flags)
+{
+	size_t ps = self->page_size;
+	void *m;
+
+	RESET_STATS(self->fd);
+	errno = 0;
+	ASSERT_EQ(MAP_FAILED, mmap(NULL, ps, PROT_READ, 0, self->fd, 0));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(MAP_FAILED, mmap(NULL, ps, PROT_READ, MAP_SHARED_VALIDATE | 0x01000000,
+				   self->fd, 0));
+	ASSERT_EQ(EOPNOTSUPP, errno);
+	ASSERT_EQ(MAP_FAILED, mmap(NULL, 0, PROT_READ, MAP_SHARED, self->fd, 0));
+	ASSERT_EQ(EINVAL, errno);
+	/* A negative offset is a huge page offset: offset + length wraps. */
+	ASSERT_EQ(MAP_FAILED, mmap(NULL, ps, PROT_READ, MAP_PRIVATE, self->fd, -(off_t)ps));
+	ASSERT_EQ(EOVERFLOW, errno);
+	ASSERT_STATS(self->fd);
+
+	m = mmap(NULL, ps, PROT_READ, MAP_SHARED_VALIDATE, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_EQ(0, munmap(m, ps));
+	ASSERT_STATS(self->fd, .mmaps = 1, .vma_closes = 1);
+}
+
+/*
+ * PROT_EXEC: the module has no policy of its own; the mount of /dev and
+ * the file's permissions decide (noexec: EPERM). On the test VM's
+ * devtmpfs it maps, and mprotect() can add it.
+ */
+TEST_F(mmapdemo, mmap_prot_exec)
+{
+	size_t ps = self->page_size;
+	void *m;
+
+	m = mmap(NULL, ps, PROT_READ | PROT_EXEC, MAP_SHARED, self->fd, 0);
+	if (m == MAP_FAILED && errno == EPERM)
+		SKIP(return, "%s is on a noexec mount", MMAPDEMO_DEV_PATH);
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_EQ(0, munmap(m, ps));
+	m = mmap(NULL, ps, PROT_READ, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_EQ(0, mprotect(m, ps, PROT_READ | PROT_EXEC));
+	ASSERT_EQ(0, munmap(m, ps));
+}
+
+/*
+ * Positions the VFS refuses before the driver (negative, or pos + count
+ * past LLONG_MAX: EINVAL), and the largest it lets through: read 0 and
+ * write ENOSPC, with nothing overflowing in the driver's arithmetic.
+ */
+TEST_F(mmapdemo, read_write_huge_offset)
+{
+	char buf[16] = "0123456789abcdef";
+	const off_t max = 0x7fffffffffffffffLL;
+
+	errno = 0;
+	ASSERT_EQ(-1, pread(self->fd, buf, 1, -1));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, pwrite(self->fd, buf, 1, -(off_t)self->page_size));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, pread(self->fd, buf, sizeof(buf), max - 3));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, pwrite(self->fd, buf, sizeof(buf), max - 3));
+	ASSERT_EQ(EINVAL, errno);
+
+	ASSERT_EQ(0, pread(self->fd, buf, 1, max - 1));
+	ASSERT_EQ(0, pread(self->fd, buf, sizeof(buf), max - (off_t)sizeof(buf)));
+	ASSERT_EQ(-1, pwrite(self->fd, buf, 1, max - 1));
+	ASSERT_EQ(ENOSPC, errno);
+	ASSERT_EQ(-1, pwrite(self->fd, buf, sizeof(buf), max - (off_t)sizeof(buf)));
+	ASSERT_EQ(ENOSPC, errno);
+	/* A file position there, through lseek: the same. */
+	ASSERT_EQ(max - 1, lseek(self->fd, max - 1, SEEK_SET));
+	ASSERT_EQ(0, read(self->fd, buf, 1));
+	ASSERT_EQ(-1, write(self->fd, buf, 1));
+	ASSERT_EQ(ENOSPC, errno);
+	ASSERT_EQ(max - 1, lseek(self->fd, 0, SEEK_CUR));
 }
 
 /* GET_PFN needs CAP_SYS_ADMIN: EPERM without it, other ioctls still work. */
