@@ -10,6 +10,10 @@
 #   make check KERNEL=6.12   the same on another kernel line: 6.1 (default), 6.12, 7.2
 #   make matrix          make check on all three kernel lines, and a summary table
 #   make shell           boot the VM with everything loaded and give a root shell
+#   make check KERNEL=debug  the suite on a debug kernel (KASAN, lockdep, kmemleak...)
+#                        built once from Debian's linux-source-6.1, plus fault
+#                        injection at load and a short trinity run
+#   make fuzz DURATION=60 SEED=1  trinity against the device on the debug kernel
 #   make lint            checkpatch --strict, W=1, sparse (C=2), -Werror userspace, shellcheck
 #   make clean           remove every build product (distclean: also the kernel-line chroots)
 #   VM options (demo check shell): KERNEL= KVER= KROOT= ACCEL=kvm VM_TIMEOUT= MMAPDEMO_PARAMS= VERBOSE=1
@@ -36,7 +40,7 @@ TEST_SRCS := $(wildcard selftests/*.c)
 TESTS     := $(patsubst selftests/%.c,$(BIN)/%,$(TEST_SRCS))
 USER_DEPS := include/uapi/linux/mmapdemo.h userspace/libmmapdemo.h userspace/libmmapdemo.c
 
-.PHONY: all module modules install userspace demo check shell matrix lint clean distclean help
+.PHONY: all module modules install userspace demo check shell fuzz matrix lint clean distclean help
 
 all: module
 
@@ -68,7 +72,7 @@ $(KSFT)/kselftest_harness.h:
 $(BIN):
 	mkdir -p $@
 
-demo check shell:
+demo check shell fuzz:
 	scripts/vm.sh $@
 
 matrix:
@@ -94,4 +98,4 @@ distclean: clean
 	rm -rf $(CACHE)
 
 help:
-	@sed -n '3,16p' Makefile
+	@sed -n '3,20p' Makefile

@@ -8,9 +8,14 @@
 # status and power the machine off.
 #
 # Kernel command line (read from /proc/cmdline):
-#   mmapdemo_vm.run=check|demo|shell  what to do
+#   mmapdemo_vm.run=check|demo|shell|fuzz  what to do
 #   mmapdemo_vm.timeout=SECONDS       limit for the tests / each demo
 #   mmapdemo_vm.params=a=1,b=2        module parameters for demo and shell
+#   mmapdemo_vm.time_factor=N         the suite's own timeouts times N
+#                                     (MMAPDEMO_TIME_FACTOR; the debug kernel)
+#   mmapdemo_vm.fuzz=SECONDS          check: trinity's time per mode (MMAPDEMO_FUZZ)
+#   mmapdemo_vm.duration=SECONDS      fuzz: trinity's time per mode
+#   mmapdemo_vm.seed=N                trinity's seed (MMAPDEMO_FUZZ_SEED)
 #
 # Serial ports: ttyS0 is the kernel console (build/vm/console.log, or the
 # terminal in shell mode); ttyS1 (build/vm/results.tap) carries everything the
@@ -45,12 +50,17 @@ KO=$MMAPDEMO_KO
 run=check
 limit=540
 params=
+duration=60
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case $arg in
 	mmapdemo_vm.run=*) run=${arg#*=} ;;
 	mmapdemo_vm.timeout=*) limit=${arg#*=} ;;
 	mmapdemo_vm.params=*) params=$(echo "${arg#*=}" | tr , ' ') ;;
+	mmapdemo_vm.time_factor=*) export MMAPDEMO_TIME_FACTOR="${arg#*=}" ;;
+	mmapdemo_vm.fuzz=*) export MMAPDEMO_FUZZ="${arg#*=}" ;;
+	mmapdemo_vm.duration=*) duration=${arg#*=} ;;
+	mmapdemo_vm.seed=*) export MMAPDEMO_FUZZ_SEED="${arg#*=}" ;;
 	esac
 done
 
@@ -62,7 +72,9 @@ echo "MMAPDEMO-BOOTED $(uname -r)"
 res "MMAPDEMO-BOOTED $(uname -r)"
 
 # pvpanic makes QEMU exit 1 on a kernel panic (-action panic=exit-failure).
-modprobe pvpanic-mmio || echo "mmapdemo-vm: cannot load pvpanic: a panic will look like a clean exit"
+# The debug kernel has pvpanic-pci built in.
+[ -d /sys/bus/pci/drivers/pvpanic-pci ] || modprobe pvpanic-mmio ||
+	echo "mmapdemo-vm: cannot load pvpanic: a panic will look like a clean exit"
 
 status=0
 
@@ -109,6 +121,12 @@ demo)
 			status=1
 		fi
 	done </mmapdemo/demos.list
+	;;
+fuzz)
+	cd /mmapdemo/selftests || status=1
+	guarded "$limit" ./mmapdemo_fuzz.sh "$duration" "${MMAPDEMO_FUZZ_SEED:-1}"
+	status=$rc
+	cd /
 	;;
 shell)
 	load_module

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# scripts/vm.sh check|demo|shell [--judge]: build the module and the static userspace
+# scripts/vm.sh check|demo|shell|fuzz [--judge]: build the module and the static userspace
 # for the VM's kernel, pack an initramfs, boot it in QEMU and judge the run.
 # Called by `make check`, `make demo`, `make shell`.
 #
@@ -10,6 +10,9 @@
 #   demo   load the module, run each demo program (userspace/demos.list order,
 #          else alphabetical), unload it.
 #   shell  load the module and give an interactive root shell on the terminal.
+#   fuzz   run selftests/mmapdemo_fuzz.sh in the guest: trinity against the
+#          device as an unprivileged user, once per mode (KERNEL=debug unless
+#          KERNEL= says otherwise); TAP and a "check:" line as for check.
 #
 # Environment:
 #   KVER=6.1.0-NN-amd64  guest kernel (default: newest /boot/vmlinuz-*-amd64
@@ -18,6 +21,14 @@
 #                        others come from a chroot of their Debian suite,
 #                        made on first use in /var/cache/mmapdemo/SUITE (KROOT;
 #                        MMAPDEMO_CACHE= to put them elsewhere)
+#   KERNEL=debug         the debug kernel (scripts/debug-kernel.sh: KASAN,
+#                        KFENCE, lockdep, kmemleak, UBSAN, fault injection),
+#                        built once into /var/cache/mmapdemo/debug-6.1; check
+#                        then also runs the fault injection at init, a short
+#                        trinity run (FUZZ= seconds per mode, default 20)
+#                        and a kmemleak scan. Timeouts are TIME_FACTOR (8)
+#                        times longer: KASAN under TCG is slow.
+#   DURATION=SECONDS SEED=N  fuzz: trinity's time per mode (default 60), seed (1)
 #   KROOT=DIR            take the kernel image, its modules and its build tree
 #                        from the chroot DIR (scripts/chroot.sh SUITE DIR) and
 #                        build the module inside it, with the suite's compiler
@@ -44,8 +55,22 @@ case $MODE in
 check) default_timeout=600 ;;
 demo) default_timeout=300 ;;
 shell) default_timeout=0 ;;
-*) die "usage: $0 check|demo|shell" ;;
+fuzz) KERNEL=${KERNEL:-debug} ;;
+*) die "usage: $0 check|demo|shell|fuzz" ;;
 esac
+# The debug kernel: everything takes TIME_FACTOR times longer.
+if [ "${KERNEL:-}" = debug ]; then
+	TIME_FACTOR=${TIME_FACTOR:-8}
+	FUZZ=${FUZZ:-20}
+else
+	TIME_FACTOR=${TIME_FACTOR:-1}
+	FUZZ=${FUZZ:-0}
+fi
+DURATION=${DURATION:-60}
+SEED=${SEED:-1}
+# fuzz: boot, then up to 5 modes of DURATION plus loading and stopping.
+[ "$MODE" != fuzz ] || default_timeout=$((60 + 5 * (DURATION + 60)))
+default_timeout=$((default_timeout * TIME_FACTOR))
 
 VM=$TOP/build/vm
 KROOT=${KROOT:-}
@@ -55,7 +80,7 @@ CONSOLE=$VM/console.log
 RESULTS=$VM/results.tap
 ACCEL=${ACCEL:-tcg}
 VM_TIMEOUT=${VM_TIMEOUT:-$default_timeout}
-BOOT_TIMEOUT=${BOOT_TIMEOUT:-120}
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-$((120 * TIME_FACTOR))}
 VM_MEM=${VM_MEM:-2G}
 VM_SMP=${VM_SMP:-2}
 MMAPDEMO_PARAMS=${MMAPDEMO_PARAMS:-}
@@ -63,10 +88,15 @@ VERBOSE=${VERBOSE:-}
 PFNMAP=${PFNMAP:-1}
 
 # Time the guest gets for booting and the final report, out of VM_TIMEOUT.
-BOOT_ALLOWANCE=60
+BOOT_ALLOWANCE=$((60 * TIME_FACTOR))
+# Set by use_kernel for KERNEL=debug: the kernel's build tree and image.
+VM_KDIR=
+VM_KIMAGE=
 HOST_DEPS=(qemu-system-x86 busybox-static kmod dash bash cpio gzip xz-utils binutils gcc make
 	libc6-dev linux-image-amd64 linux-headers-amd64 linux-source-6.1)
-BADNESS='BUG:|WARNING:|Oops|Call Trace:|RIP:|Kernel panic|general protection fault|kernel BUG at|soft lockup|detected stalls|blocked for more than|refcount_t:|list_add corruption|UBSAN:|KASAN:|Bad page|Bad rss-counter'
+# BADNESS: what the guest's own checks call a kernel report.
+# shellcheck source=selftests/mmapdemo_lib.sh
+. "$TOP/selftests/mmapdemo_lib.sh"
 # Badness that TCG on a loaded host can cause without a bug.
 STALLS='soft lockup|detected stalls'
 # Lines that are only part of some other report (a stall dumps stacks too).
@@ -80,7 +110,7 @@ build_module() {
 	local in=() top=$TOP
 	[ -z "$KROOT" ] || { in=(in_chroot "$KROOT"); top=/src; }
 	run_logged "$VM/module.log" "${in[@]}" make -C "$top" module KVER="$KVER" \
-		KDIR="/lib/modules/$KVER/build" || die "module build failed (log: $VM/module.log)"
+		KDIR="${VM_KDIR:-/lib/modules/$KVER/build}" || die "module build failed (log: $VM/module.log)"
 	grep -iE 'warning:|error:' "$VM/module.log" || true
 	local vermagic
 	vermagic=$(modinfo -F vermagic "$TOP/mmapdemo.ko")
@@ -183,6 +213,7 @@ guest_limit() {
 	[ "$limit" -ge 30 ] || limit=30
 	[ "$MODE" = check ] || { echo "$limit"; return; }
 	s=$(sed -n 's/^timeout=\([0-9][0-9]*\)$/\1/p' "$TOP/selftests/settings" 2>/dev/null || true)
+	[ -z "$s" ] || s=$((s * TIME_FACTOR + FUZZ * 10))
 	if [ -n "$s" ] && [ "$s" -lt "$limit" ]; then limit=$s; fi
 	echo "$limit"
 }
@@ -237,8 +268,14 @@ make_initramfs() {
 
 	# Modules: pvpanic from the guest kernel's own tree, ours in extra/ so
 	# that modprobe/modinfo mmapdemo work too.
-	copy_kmod pvpanic "$kmods"
-	copy_kmod pvpanic-mmio "$kmods"
+	if [ -z "$VM_KDIR" ]; then
+		copy_kmod pvpanic "$kmods"
+		copy_kmod pvpanic-mmio "$kmods"
+	fi
+	# trinity (Debian's; dynamically linked) for the fuzzing.
+	if [ "$MODE" = fuzz ] || [ "$FUZZ" -gt 0 ]; then
+		copy_with_libs "$root" /usr/bin/trinity
+	fi
 	cp "$TOP/mmapdemo.ko" "$root/mmapdemo/mmapdemo.ko"
 	ln -s ../../../../mmapdemo/mmapdemo.ko "$kmods/extra/mmapdemo.ko"
 	for f in modules.builtin modules.builtin.modinfo; do
@@ -261,7 +298,7 @@ make_initramfs() {
 		*) cp -r "$f" "$root/mmapdemo/selftests/" ;;
 		esac
 	done
-	if [ "$MODE" = check ]; then
+	if [ "$MODE" = check ] || [ "$MODE" = fuzz ]; then
 		f=$root/mmapdemo/selftests/mmapdemo.sh
 		[ -f "$f" ] || die "selftests/mmapdemo.sh does not exist"
 		chmod +x "$f"
@@ -287,14 +324,16 @@ qemu_cmd() {
 	*) die "ACCEL=$ACCEL: use tcg or kvm" ;;
 	esac
 	[ "$MODE" = shell ] && quiet=quiet
-	local params=${MMAPDEMO_PARAMS// /,}
+	local params=${MMAPDEMO_PARAMS// /,} pvpanic=pvpanic
+	# The debug kernel has the PCI pvpanic built in (no ACPI for the ISA one).
+	[ -z "$VM_KDIR" ] || pvpanic="pvpanic-pci"
 	# shellcheck disable=SC2054 # QEMU options are comma-separated
 	QEMU=(qemu-system-x86_64 -machine "q35,accel=$accel" -cpu max
 		-smp "$VM_SMP" -m "$VM_MEM" -nodefaults -no-user-config -display none -no-reboot
-		-kernel "$KROOT/boot/vmlinuz-$KVER" -initrd "$VM/initramfs.cpio.gz"
-		-append "console=ttyS0 $quiet panic=-1 oops=panic printk.devkmsg=on init_on_alloc=0 rdinit=/init mmapdemo_vm.run=$MODE mmapdemo_vm.timeout=$(guest_limit)${params:+ mmapdemo_vm.params=$params}"
+		-kernel "${VM_KIMAGE:-$KROOT/boot/vmlinuz-$KVER}" -initrd "$VM/initramfs.cpio.gz"
+		-append "console=ttyS0 $quiet panic=-1 oops=panic printk.devkmsg=on init_on_alloc=0 rdinit=/init mmapdemo_vm.run=$MODE mmapdemo_vm.timeout=$(guest_limit)${params:+ mmapdemo_vm.params=$params} mmapdemo_vm.time_factor=$TIME_FACTOR mmapdemo_vm.fuzz=$FUZZ mmapdemo_vm.duration=$DURATION mmapdemo_vm.seed=$SEED"
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04
-		-device pvpanic -action panic=exit-failure)
+		-device "$pvpanic" -action panic=exit-failure)
 	if [ "$MODE" = shell ]; then
 		# ttyS0 and the QEMU monitor on the terminal (Ctrl-A X quits),
 		# also logged; Ctrl-C goes to the guest.
@@ -311,7 +350,7 @@ qemu_cmd() {
 # in check mode unless VERBOSE), until QEMU exits.
 stream() {
 	local line in_dmesg='' show='^(MMAPDEMO-|(# )*((not )?ok |Bail out!|1\.\.[0-9]))'
-	if [ "$MODE" != check ] || [ -n "$VERBOSE" ]; then show=''; fi
+	if { [ "$MODE" != check ] && [ "$MODE" != fuzz ]; } || [ -n "$VERBOSE" ]; then show=''; fi
 	# grep first: a test can print a lot, and this loop is slow.
 	tail -n +1 --pid="$1" -f "$RESULTS" 2>/dev/null | grep --line-buffered -E "$show" |
 	while IFS= read -r line; do
@@ -498,6 +537,7 @@ judge() {
 		elif [ "$status" -ne 0 ]; then
 			case $MODE in
 			check) fail "selftests/mmapdemo.sh exited with status $status" ;;
+			fuzz) fail "selftests/mmapdemo_fuzz.sh exited with status $status" ;;
 			*) fail "the guest reported status $status (see the output above)" ;;
 			esac
 		fi
@@ -528,7 +568,7 @@ judge() {
 		if grep -qE "$BADNESS" "$CONSOLE"; then splat "$CONSOLE"; else splat <(guest_dmesg); fi
 	fi
 
-	if [ "$MODE" = check ] && booted; then
+	if { [ "$MODE" = check ] || [ "$MODE" = fuzz ]; } && booted; then
 		while read -r kind what; do
 			case $kind in
 			counts) read -r passed failed skipped <<<"$what" ;;
@@ -545,7 +585,7 @@ judge() {
 		printf '  - %s\n' "${FAIL[@]}"
 		echo "  full logs: ${CONSOLE#"$TOP"/} (kernel console), ${RESULTS#"$TOP"/} (guest output)"
 	fi
-	[ "$MODE" != check ] || echo "check: $passed passed, $failed failed, $skipped skipped"
+	[ "$MODE" != check ] && [ "$MODE" != fuzz ] || echo "check: $passed passed, $failed failed, $skipped skipped"
 	[ "${#FAIL[@]}" -eq 0 ]
 }
 
@@ -563,7 +603,8 @@ if [ -n "${KERNEL:-}" ]; then
 	use_kernel "$KERNEL"
 	log "kernel line $KERNEL${KROOT:+ from ${KROOT#"$TOP"/}}"
 fi
-KVER=$(pick_kver)
+[ -n "$VM_KDIR" ] || KVER=$(pick_kver)
+if [ "$MODE" = fuzz ] || [ "$FUZZ" -gt 0 ]; then "$SCRIPTS/deps.sh" trinity; fi
 mkdir -p "$VM"
 build_module
 build_userspace
