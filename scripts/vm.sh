@@ -550,7 +550,7 @@ judge() {
 
 	# Kernel reports, in the console log and in the guest's dmesg.
 	local bad primary headline
-	bad=$({ cat "$CONSOLE"; guest_dmesg; } | grep -E "$BADNESS" || true)
+	bad=$({ cat "$CONSOLE"; guest_dmesg; } | without_injection_noise | grep -E "$BADNESS" || true)
 	if [ -n "$bad" ]; then
 		primary=$(grep -vE "$STALLS|$GENERIC" <<<"$bad" || true)
 		if [ -n "$primary" ]; then
@@ -565,7 +565,11 @@ judge() {
 		fi
 		fail "$kind: $(head -n1 <<<"$headline" | sed 's/^.*\] //')"
 		echo "---- kernel report:"
-		if grep -qE "$BADNESS" "$CONSOLE"; then splat "$CONSOLE"; else splat <(guest_dmesg); fi
+		if without_injection_noise <"$CONSOLE" | grep -qE "$BADNESS"; then
+			splat <(without_injection_noise <"$CONSOLE")
+		else
+			splat <(guest_dmesg | without_injection_noise)
+		fi
 	fi
 
 	if { [ "$MODE" = check ] || [ "$MODE" = fuzz ]; } && booted; then

@@ -542,7 +542,12 @@ nested() {
 if [ -z "$bin" ] || [ ! -x "$bin/mmapdemo_failinit" ]; then
 	skip "suite mmapdemo_failinit: no mmapdemo_failinit binary"
 else
+	echo "$INJECT_BEGIN" >/dev/kmsg
+	dmesg_mark
 	MMAPDEMO_KO=$ko nested "suite mmapdemo_failinit" "$bin/mmapdemo_failinit"
+	echo "$INJECT_END" >/dev/kmsg
+	dmesg_new
+	diag "fault injection: $(grep -cE 'page allocation failure|vmalloc error' "$tmp/new") allocation-failure reports of the kernel (expected)"
 fi
 
 # trinity against the device, MMAPDEMO_FUZZ seconds per mode.
@@ -559,7 +564,7 @@ kmemleak_test "after the whole run"
 # ---- the kernel log ---------------------------------------------------------
 
 bad=
-dmesg | tail -n +$((start_mark + 1)) >"$tmp/new"
+dmesg | tail -n +$((start_mark + 1)) | without_injection_noise >"$tmp/new"
 if grep -E "$BADNESS" "$tmp/new" >"$tmp/badness"; then
 	bad="kernel reports: $(head -n1 "$tmp/badness" | sed 's/^\[[^]]*\] //')"
 	sed 's/^/# dmesg: /' "$tmp/badness"
