@@ -26,8 +26,8 @@
 #                        built once into /var/cache/mmapdemo/debug-6.1; check
 #                        then also runs the fault injection at init, a short
 #                        trinity run (FUZZ= seconds per mode, default 20)
-#                        and a kmemleak scan. Timeouts are TIME_FACTOR (8)
-#                        times longer: KASAN under TCG is slow.
+#                        and a kmemleak scan. Timeouts are TIME_FACTOR (4)
+#                        times longer: KASAN under TCG is about 3 times slower.
 #   DURATION=SECONDS SEED=N  fuzz: trinity's time per mode (default 60), seed (1)
 #   KROOT=DIR            take the kernel image, its modules and its build tree
 #                        from the chroot DIR (scripts/chroot.sh SUITE DIR) and
@@ -60,7 +60,7 @@ fuzz) KERNEL=${KERNEL:-debug} ;;
 esac
 # The debug kernel: everything takes TIME_FACTOR times longer.
 if [ "${KERNEL:-}" = debug ]; then
-	TIME_FACTOR=${TIME_FACTOR:-8}
+	TIME_FACTOR=${TIME_FACTOR:-4}
 	FUZZ=${FUZZ:-20}
 else
 	TIME_FACTOR=${TIME_FACTOR:-1}
@@ -239,11 +239,11 @@ EOF
 
 make_initramfs() {
 	log "packing the initramfs"
-	local root=$VM/root f name
+	local root=$VM/root f name src
 	local kmods=$root/lib/modules/$KVER
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,root,etc} \
-		"$root"/mmapdemo/{bin,selftests} "$kmods/extra"
+		"$root"/mmapdemo/{bin,selftests} "$kmods/extra" "$kmods/kernel"
 
 	readelf -l /bin/busybox | grep -q 'program interpreter' &&
 		die "/bin/busybox is not static: apt-get install busybox-static"
@@ -279,7 +279,8 @@ make_initramfs() {
 	cp "$TOP/mmapdemo.ko" "$root/mmapdemo/mmapdemo.ko"
 	ln -s ../../../../mmapdemo/mmapdemo.ko "$kmods/extra/mmapdemo.ko"
 	for f in modules.builtin modules.builtin.modinfo; do
-		[ ! -f "$KROOT/lib/modules/$KVER/$f" ] || cp "$KROOT/lib/modules/$KVER/$f" "$kmods/"
+		src=${VM_KDIR:-$KROOT/lib/modules/$KVER}/$f
+		[ ! -f "$src" ] || cp "$src" "$kmods/"
 	done
 	(cd "$kmods" && find kernel extra -name '*.ko' | LC_ALL=C sort >modules.order)
 	depmod -b "$root" "$KVER"

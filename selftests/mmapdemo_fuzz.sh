@@ -69,6 +69,8 @@ command -v trinity >/dev/null || skip_all "no trinity (Debian package trinity; m
 loaded && ! rmmod $MOD && skip_all "$MOD is loaded and busy"
 
 tmp=$(mktemp -d /tmp/mmapdemo-fuzz.XXXXXX) || exit 1
+# The user works in $tmp/run.
+chmod 0755 "$tmp"
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	pids=$(pidof trinity)
@@ -89,7 +91,7 @@ grep -q "^$USER:" /etc/group 2>/dev/null || echo "$USER:x:$FUZZ_ID:" >>/etc/grou
 mark=$(dmesg | wc -l)
 insmod "$ko" mode=- >/dev/null 2>&1 && { rmmod $MOD; skip_all "insmod mode=- was accepted"; }
 modes=$(dmesg | tail -n +$((mark + 1)) | grep "$MOD:.*mode=-" | tail -n1 |
-	grep -o 'mode=[a-z0-9_]*' | sed 's/^mode=//' | tr '\n' ' ')
+	grep -oE 'mode=[a-z0-9_]+' | sed 's/^mode=//' | tr '\n' ' ' | sed 's/ $//')
 [ -n "$modes" ] || skip_all "the module's refusal of mode=- names no modes"
 nmodes=$(echo "$modes" | wc -w)
 

@@ -65,5 +65,5 @@ without_injection_noise() {
 	awk -v b="$INJECT_BEGIN" -v e="$INJECT_END" '
 		index($0, b) { inj = 1 }
 		index($0, e) { inj = 0 }
-		!(inj && /Call Trace:|page allocation failure/)'
+		!(inj && /Call Trace:|RIP:|page allocation failure/)'
 }
