@@ -136,8 +136,9 @@ for mode in $modes; do
 		bad="${bad:+$bad; }no 'Ran N syscalls' line (exit status $rc)"
 		tail -n 30 "$tmp/out" | sed 's/^/# trinity: /'
 	else
-		grep -vE '^\[(main|child|watchdog)|^$' "$tmp/out" | grep -E '^[ 	]*[a-z_0-9]+|^ ' |
-			head -n 60 | sed 's/^/# stats: /'
+		# --stats: "name: (attempted:N. success:N. failures:N." per
+		# syscall, then its errnos.
+		grep -E 'attempted:|^[[:space:]]+[A-Z].*: [0-9]+$' "$tmp/out" | head -n 80 | sed 's/^/# stats: /'
 		total=$((total + ran))
 	fi
 	[ "$ran" != 0 ] || bad="${bad:+$bad; }trinity ran no syscall"
