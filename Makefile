@@ -13,12 +13,16 @@
 #   make shell           boot the VM with everything loaded and give a root shell
 #   make bench           benchmark every variant against core mm in the VM (1 GiB, about
 #                        15 min under TCG): plots and docs/benchmarks.md (QUICK=1: 2 min, build/)
+#   make check KERNEL=debug  the suite on a debug kernel (KASAN, lockdep, kmemleak...)
+#                        built once from Debian's linux-source-6.1, plus fault
+#                        injection at load and a short trinity run
+#   make fuzz DURATION=60 SEED=1  trinity against the device on the debug kernel
 #   make lint            checkpatch --strict, W=1, sparse (C=2), -Werror userspace, shellcheck
 #   make labs            write each lab exercise's skeleton into labs/NN-name/work/ (labs/README.md)
 #   make lab-check N     build your skeleton of exercise N, check it in the VM (also N=1;
 #                        SOLUTION=1: the real module, i.e. the expected output)
 #   make clean           remove every build product (distclean: also the kernel-line chroots)
-#   VM options (demo check stress shell bench): KERNEL= KVER= KROOT= ACCEL=kvm VM_TIMEOUT= MMAPDEMO_PARAMS= VERBOSE=1
+#   VM options (demo check stress shell bench fuzz): KERNEL= KVER= KROOT= ACCEL=kvm VM_TIMEOUT= MMAPDEMO_PARAMS= VERBOSE=1
 #
 # The module is built by Kbuild (see ./Kbuild); this file only drives it.
 
@@ -44,6 +48,7 @@ USER_DEPS := include/uapi/linux/mmapdemo.h userspace/libmmapdemo.h userspace/lib
 
 .PHONY: all module modules install userspace demo check stress shell bench matrix lint labs \
 	lab-check clean distclean help
+.PHONY: all module modules install userspace demo check shell fuzz matrix lint clean distclean help
 
 all: module
 
@@ -79,7 +84,7 @@ $(KSFT)/kselftest_harness.h:
 $(BIN):
 	mkdir -p $@
 
-demo check shell:
+demo check shell fuzz:
 	scripts/vm.sh $@
 
 # The run's CSV goes to build/bench/; the report turns it into plots and
@@ -129,4 +134,5 @@ distclean: clean
 	rm -rf $(CACHE)
 
 help:
-	@sed -n '3,21p' Makefile
+.PHONY: all module modules install userspace demo check stress shell bench fuzz matrix lint \
+	labs lab-check clean distclean help

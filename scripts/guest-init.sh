@@ -14,6 +14,11 @@
 #   mmapdemo_vm.args=--duration,30    arguments of mmapdemo_stress (stress)
 #   mmapdemo_vm.accel=tcg|kvm         the accelerator QEMU runs (for bench)
 #   mmapdemo_vm.quick=1               bench: the short run
+#   mmapdemo_vm.time_factor=N         the suite's own timeouts times N
+#                                     (MMAPDEMO_TIME_FACTOR; the debug kernel)
+#   mmapdemo_vm.fuzz=SECONDS          check: trinity's time per mode (MMAPDEMO_FUZZ)
+#   mmapdemo_vm.duration=SECONDS      fuzz: trinity's time per mode
+#   mmapdemo_vm.seed=N                trinity's seed (MMAPDEMO_FUZZ_SEED)
 #
 # Serial ports: ttyS0 is the kernel console (build/vm/console.log, or the
 # terminal in shell mode); ttyS1 (build/vm/results.tap) carries everything the
@@ -52,6 +57,7 @@ params=
 accel=unknown
 quick=
 args=
+duration=60
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case $arg in
@@ -61,6 +67,10 @@ for arg in $cmdline; do
 	mmapdemo_vm.accel=*) accel=${arg#*=} ;;
 	mmapdemo_vm.quick=*) quick=--quick ;;
 	mmapdemo_vm.args=*) args=$(echo "${arg#*=}" | tr , ' ') ;;
+	mmapdemo_vm.time_factor=*) export MMAPDEMO_TIME_FACTOR="${arg#*=}" ;;
+	mmapdemo_vm.fuzz=*) export MMAPDEMO_FUZZ="${arg#*=}" ;;
+	mmapdemo_vm.duration=*) duration=${arg#*=} ;;
+	mmapdemo_vm.seed=*) export MMAPDEMO_FUZZ_SEED="${arg#*=}" ;;
 	esac
 done
 
@@ -72,7 +82,9 @@ echo "MMAPDEMO-BOOTED $(uname -r)"
 res "MMAPDEMO-BOOTED $(uname -r)"
 
 # pvpanic makes QEMU exit 1 on a kernel panic (-action panic=exit-failure).
-modprobe pvpanic-mmio || echo "mmapdemo-vm: cannot load pvpanic: a panic will look like a clean exit"
+# The debug kernel has pvpanic-pci built in.
+[ -d /sys/bus/pci/drivers/pvpanic-pci ] || modprobe pvpanic-mmio ||
+	echo "mmapdemo-vm: cannot load pvpanic: a panic will look like a clean exit"
 
 status=0
 
@@ -157,6 +169,12 @@ stress)
 	# shellcheck disable=SC2086 # $args is a list of words
 	[ "$status" -ne 0 ] || guarded "$limit" /mmapdemo/bin/mmapdemo_stress $args
 	[ "$status" -ne 0 ] || status=$rc
+	;;
+fuzz)
+	cd /mmapdemo/selftests || status=1
+	guarded "$limit" ./mmapdemo_fuzz.sh "$duration" "${MMAPDEMO_FUZZ_SEED:-1}"
+	status=$rc
+	cd /
 	;;
 shell)
 	load_module

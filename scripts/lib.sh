@@ -116,9 +116,21 @@ kernel_suite() {
 # use_kernel LINE: set KROOT for kernel line LINE (empty: the host's),
 # creating its chroot on first use, and check that the kernel found there
 # is of that line (a suite may move on to a newer one).
+# LINE "debug" is the debug kernel (KASAN, lockdep, kmemleak...) that
+# scripts/debug-kernel.sh builds once from Debian's linux-source-6.1: no
+# chroot and no package; it sets KVER, VM_KDIR (its build tree, which the
+# module is built against) and VM_KIMAGE (its bzImage).
 use_kernel() {
 	local line=$1 suite kver
-	suite=$(kernel_suite "$line") || die "KERNEL=$line: not a kernel line of this project (one of: $KERNELS)"
+	if [ "$line" = debug ]; then
+		KROOT=
+		VM_KDIR=$("$SCRIPTS/debug-kernel.sh") || die "KERNEL=debug: scripts/debug-kernel.sh failed"
+		KVER=$(cat "$VM_KDIR/include/config/kernel.release")
+		# shellcheck disable=SC2034 # used by vm.sh
+		VM_KIMAGE=$VM_KDIR/arch/x86/boot/bzImage
+		return
+	fi
+	suite=$(kernel_suite "$line") || die "KERNEL=$line: not a kernel line of this project (one of: $KERNELS, or debug)"
 	KROOT=
 	if [ "$suite" != bookworm ]; then
 		KROOT=$CACHE/$suite

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# scripts/vm.sh check|demo|stress|shell|bench|lab [--judge]: build the module and
+# scripts/vm.sh check|demo|stress|shell|bench|lab|fuzz [--judge]: build the module and
 # the static userspace for the VM's kernel, pack an initramfs, boot it in QEMU and
 # judge the run. Called by `make check`, `make demo`, `make stress`, `make shell`,
-# `make bench`, and for `make lab-check` by scripts/labs.sh.
+# `make bench`, `make fuzz`, and for `make lab-check` by scripts/labs.sh.
 #
 #   check  run selftests/mmapdemo.sh in the guest; TAP on the terminal; the
 #          last line is "check: N passed, N failed, N skipped".
@@ -21,6 +21,9 @@
 #   lab    build each module of LAB_PLAN, then in the guest load each in turn
 #          and run its selected tests (scripts/lab-guest.sh); no verdict on
 #          the tests (scripts/labs.sh judges them), only on the run.
+#   fuzz   run selftests/mmapdemo_fuzz.sh in the guest: trinity against the
+#          device as an unprivileged user, once per mode (KERNEL=debug unless
+#          KERNEL= says otherwise); TAP and a "check:" line as for check.
 #
 # Environment:
 #   KVER=6.1.0-NN-amd64  guest kernel (default: newest /boot/vmlinuz-*-amd64
@@ -29,6 +32,14 @@
 #                        others come from a chroot of their Debian suite,
 #                        made on first use in /var/cache/mmapdemo/SUITE (KROOT;
 #                        MMAPDEMO_CACHE= to put them elsewhere)
+#   KERNEL=debug         the debug kernel (scripts/debug-kernel.sh: KASAN,
+#                        KFENCE, lockdep, kmemleak, UBSAN, fault injection),
+#                        built once into /var/cache/mmapdemo/debug-6.1; check
+#                        then also runs the fault injection at init, a short
+#                        trinity run (FUZZ= seconds per mode, default 20)
+#                        and a kmemleak scan. Timeouts are TIME_FACTOR (4)
+#                        times longer: KASAN under TCG is about 3 times slower.
+#   DURATION=SECONDS SEED=N  fuzz: trinity's time per mode (default 60), seed (1)
 #   KROOT=DIR            take the kernel image, its modules and its build tree
 #                        from the chroot DIR (scripts/chroot.sh SUITE DIR) and
 #                        build the module inside it, with the suite's compiler
@@ -61,8 +72,11 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 MODE=${1:-}
-DURATION=${DURATION:-30}
-SEED=${SEED:-}
+if [ "$MODE" = fuzz ]; then
+	DURATION=${DURATION:-60} SEED=${SEED:-1}
+else
+	DURATION=${DURATION:-30} SEED=${SEED:-}
+fi
 case $MODE in
 check) default_timeout=600 ;;
 demo) default_timeout=300 ;;
@@ -74,7 +88,8 @@ stress)
 shell) default_timeout=0 ;;
 bench) default_timeout=1800 ;;
 lab) default_timeout=900 ;;
-*) die "usage: $0 check|demo|stress|shell|bench|lab" ;;
+fuzz) KERNEL=${KERNEL:-debug} ;;
+*) die "usage: $0 check|demo|stress|shell|bench|lab|fuzz" ;;
 esac
 QUICK=${QUICK:-}
 [ "$QUICK" != 0 ] || QUICK=
@@ -87,6 +102,17 @@ if [ "$MODE" = bench ]; then
 		default_mem=6G default_params=pages=262144
 	fi
 fi
+# The debug kernel: everything takes TIME_FACTOR times longer.
+if [ "${KERNEL:-}" = debug ]; then
+	TIME_FACTOR=${TIME_FACTOR:-4}
+	FUZZ=${FUZZ:-20}
+else
+	TIME_FACTOR=${TIME_FACTOR:-1}
+	FUZZ=${FUZZ:-0}
+fi
+# fuzz: boot, then up to 5 modes of DURATION plus loading and stopping.
+[ "$MODE" != fuzz ] || default_timeout=$((60 + 5 * (DURATION + 60)))
+default_timeout=$((default_timeout * TIME_FACTOR))
 
 VM=$TOP/build/vm
 KROOT=${KROOT:-}
@@ -96,7 +122,7 @@ CONSOLE=$VM/console.log
 RESULTS=$VM/results.tap
 ACCEL=${ACCEL:-tcg}
 VM_TIMEOUT=${VM_TIMEOUT:-$default_timeout}
-BOOT_TIMEOUT=${BOOT_TIMEOUT:-120}
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-$((120 * TIME_FACTOR))}
 VM_MEM=${VM_MEM:-$default_mem}
 VM_SMP=${VM_SMP:-2}
 # bench under TCG: without ERMS/FSRM, so that neither the kernel's copies
@@ -116,7 +142,10 @@ PFNMAP=${PFNMAP:-1}
 LAB_PLAN=${LAB_PLAN:-}
 
 # Time the guest gets for booting and the final report, out of VM_TIMEOUT.
-BOOT_ALLOWANCE=60
+BOOT_ALLOWANCE=$((60 * TIME_FACTOR))
+# Set by use_kernel for KERNEL=debug: the kernel's build tree and image.
+VM_KDIR=
+VM_KIMAGE=
 HOST_DEPS=(qemu-system-x86 busybox-static kmod dash bash cpio gzip xz-utils binutils gcc make
 	libc6-dev linux-image-amd64 linux-headers-amd64 linux-source-6.1)
 # bench: the disk image (mkfs.ext4) and the plots (scripts/bench-report.sh).
@@ -125,7 +154,9 @@ BENCH_OUT=$TOP/build/bench
 BENCH_DISK=$VM/bench-disk.img
 # Guest modules for the bench's disk, with what they need (modules.dep).
 BENCH_KMODS=(virtio_pci virtio_blk ext4 crc32c_generic crc32c-intel)
-BADNESS='BUG:|WARNING:|Oops|Call Trace:|RIP:|Kernel panic|general protection fault|kernel BUG at|soft lockup|detected stalls|blocked for more than|refcount_t:|list_add corruption|UBSAN:|KASAN:|Bad page|Bad rss-counter'
+# BADNESS: what the guest's own checks call a kernel report.
+# shellcheck source=selftests/mmapdemo_lib.sh
+. "$TOP/selftests/mmapdemo_lib.sh"
 # Badness that TCG on a loaded host can cause without a bug.
 STALLS='soft lockup|detected stalls'
 # Lines that are only part of some other report (a stall dumps stacks too).
@@ -147,7 +178,7 @@ build_module() {
 	local in=() top=$TOP
 	[ -z "$KROOT" ] || { in=(in_chroot "$KROOT"); top=/src; }
 	run_logged "$VM/module.log" "${in[@]}" make -C "$top" module KVER="$KVER" \
-		KDIR="/lib/modules/$KVER/build" || die "module build failed (log: $VM/module.log)"
+		KDIR="${VM_KDIR:-/lib/modules/$KVER/build}" || die "module build failed (log: $VM/module.log)"
 	grep -iE 'warning:|error:' "$VM/module.log" || true
 	check_vermagic "$TOP/mmapdemo.ko"
 }
@@ -282,6 +313,7 @@ guest_limit() {
 	[ "$limit" -ge 30 ] || limit=30
 	[ "$MODE" = check ] || { echo "$limit"; return; }
 	s=$(sed -n 's/^timeout=\([0-9][0-9]*\)$/\1/p' "$TOP/selftests/settings" 2>/dev/null || true)
+	[ -z "$s" ] || s=$((s * TIME_FACTOR + FUZZ * 10))
 	if [ -n "$s" ] && [ "$s" -lt "$limit" ]; then limit=$s; fi
 	echo "$limit"
 }
@@ -307,11 +339,11 @@ EOF
 
 make_initramfs() {
 	log "packing the initramfs"
-	local root=$VM/root f name
+	local root=$VM/root f name src
 	local kmods=$root/lib/modules/$KVER
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,root,etc} \
-		"$root"/mmapdemo/{bin,selftests} "$kmods/extra"
+		"$root"/mmapdemo/{bin,selftests} "$kmods/extra" "$kmods/kernel"
 
 	readelf -l /bin/busybox | grep -q 'program interpreter' &&
 		die "/bin/busybox is not static: apt-get install busybox-static"
@@ -336,8 +368,14 @@ make_initramfs() {
 
 	# Modules: pvpanic from the guest kernel's own tree, ours in extra/ so
 	# that modprobe/modinfo mmapdemo work too.
-	copy_kmod pvpanic "$kmods"
-	copy_kmod pvpanic-mmio "$kmods"
+	if [ -z "$VM_KDIR" ]; then
+		copy_kmod pvpanic "$kmods"
+		copy_kmod pvpanic-mmio "$kmods"
+	fi
+	# trinity (Debian's; dynamically linked) for the fuzzing.
+	if [ "$MODE" = fuzz ] || [ "$FUZZ" -gt 0 ]; then
+		copy_with_libs "$root" /usr/bin/trinity
+	fi
 	if [ "$MODE" = bench ]; then
 		for f in "${BENCH_KMODS[@]}"; do copy_kmod_deps "$f" "$kmods"; done
 	fi
@@ -355,7 +393,8 @@ make_initramfs() {
 		ln -s ../../../../mmapdemo/mmapdemo.ko "$kmods/extra/mmapdemo.ko"
 	fi
 	for f in modules.builtin modules.builtin.modinfo; do
-		[ ! -f "$KROOT/lib/modules/$KVER/$f" ] || cp "$KROOT/lib/modules/$KVER/$f" "$kmods/"
+		src=${VM_KDIR:-$KROOT/lib/modules/$KVER}/$f
+		[ ! -f "$src" ] || cp "$src" "$kmods/"
 	done
 	(cd "$kmods" && find kernel extra -name '*.ko' | LC_ALL=C sort >modules.order)
 	depmod -b "$root" "$KVER"
@@ -374,7 +413,7 @@ make_initramfs() {
 		*) cp -r "$f" "$root/mmapdemo/selftests/" ;;
 		esac
 	done
-	if [ "$MODE" = check ]; then
+	if [ "$MODE" = check ] || [ "$MODE" = fuzz ]; then
 		f=$root/mmapdemo/selftests/mmapdemo.sh
 		[ -f "$f" ] || die "selftests/mmapdemo.sh does not exist"
 		chmod +x "$f"
@@ -402,13 +441,16 @@ qemu_cmd() {
 	[ "$MODE" = shell ] && quiet=quiet
 	local params=${MMAPDEMO_PARAMS// /,} args=
 	[ "$MODE" != stress ] || args=--duration,$DURATION${SEED:+,--seed,$SEED}
+	local pvpanic=pvpanic
+	# The debug kernel has the PCI pvpanic built in (no ACPI for the ISA one).
+	[ -z "$VM_KDIR" ] || pvpanic="pvpanic-pci"
 	# shellcheck disable=SC2054 # QEMU options are comma-separated
 	QEMU=(qemu-system-x86_64 -machine "q35,accel=$accel" -cpu "$VM_CPU"
 		-smp "$VM_SMP" -m "$VM_MEM" -nodefaults -no-user-config -display none -no-reboot
-		-kernel "$KROOT/boot/vmlinuz-$KVER" -initrd "$VM/initramfs.cpio.gz"
-		-append "console=ttyS0 $quiet panic=-1 oops=panic printk.devkmsg=on init_on_alloc=0 rdinit=/init mmapdemo_vm.run=$MODE mmapdemo_vm.timeout=$(guest_limit) mmapdemo_vm.accel=$accel,cpu=$VM_CPU${QUICK:+ mmapdemo_vm.quick=1}${params:+ mmapdemo_vm.params=$params}${args:+ mmapdemo_vm.args=$args}"
+		-kernel "${VM_KIMAGE:-$KROOT/boot/vmlinuz-$KVER}" -initrd "$VM/initramfs.cpio.gz"
+		-append "console=ttyS0 $quiet panic=-1 oops=panic printk.devkmsg=on init_on_alloc=0 rdinit=/init mmapdemo_vm.run=$MODE mmapdemo_vm.timeout=$(guest_limit) mmapdemo_vm.accel=$accel,cpu=$VM_CPU${QUICK:+ mmapdemo_vm.quick=1}${params:+ mmapdemo_vm.params=$params}${args:+ mmapdemo_vm.args=$args} mmapdemo_vm.time_factor=$TIME_FACTOR mmapdemo_vm.fuzz=$FUZZ mmapdemo_vm.duration=$DURATION mmapdemo_vm.seed=$SEED"
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04
-		-device pvpanic -action panic=exit-failure)
+		-device "$pvpanic" -action panic=exit-failure)
 	# bench: the disk of its cold file, without the host's page cache.
 	[ "$MODE" != bench ] ||
 		QEMU+=(-drive "file=$BENCH_DISK,if=virtio,format=raw,cache=none")
@@ -428,7 +470,7 @@ qemu_cmd() {
 # in check mode unless VERBOSE), until QEMU exits.
 stream() {
 	local line in_dmesg='' show='^(MMAPDEMO-|(# )*((not )?ok |Bail out!|1\.\.[0-9]))'
-	if [ "$MODE" != check ] || [ -n "$VERBOSE" ]; then show=''; fi
+	if { [ "$MODE" != check ] && [ "$MODE" != fuzz ]; } || [ -n "$VERBOSE" ]; then show=''; fi
 	[ "$MODE" != lab ] || [ -n "$VERBOSE" ] || show='^MMAPDEMO-'
 	# grep first: a test can print a lot, and this loop is slow.
 	tail -n +1 --pid="$1" -f "$RESULTS" 2>/dev/null | grep --line-buffered -E "$show" |
@@ -618,6 +660,7 @@ judge() {
 			case $MODE in
 			check) fail "selftests/mmapdemo.sh exited with status $status" ;;
 			lab) fail "scripts/lab-guest.sh exited with status $status" ;;
+			fuzz) fail "selftests/mmapdemo_fuzz.sh exited with status $status" ;;
 			*) fail "the guest reported status $status (see the output above)" ;;
 			esac
 		fi
@@ -630,7 +673,7 @@ judge() {
 
 	# Kernel reports, in the console log and in the guest's dmesg.
 	local bad primary headline
-	bad=$({ cat "$CONSOLE"; guest_dmesg; } | grep -E "$BADNESS" || true)
+	bad=$({ cat "$CONSOLE"; guest_dmesg; } | without_injection_noise | grep -E "$BADNESS" || true)
 	if [ -n "$bad" ]; then
 		primary=$(grep -vE "$STALLS|$GENERIC" <<<"$bad" || true)
 		if [ -n "$primary" ]; then
@@ -645,10 +688,14 @@ judge() {
 		fi
 		fail "$kind: $(head -n1 <<<"$headline" | sed 's/^.*\] //')"
 		echo "---- kernel report:"
-		if grep -qE "$BADNESS" "$CONSOLE"; then splat "$CONSOLE"; else splat <(guest_dmesg); fi
+		if without_injection_noise <"$CONSOLE" | grep -qE "$BADNESS"; then
+			splat <(without_injection_noise <"$CONSOLE")
+		else
+			splat <(guest_dmesg | without_injection_noise)
+		fi
 	fi
 
-	if [ "$MODE" = check ] && booted; then
+	if { [ "$MODE" = check ] || [ "$MODE" = fuzz ]; } && booted; then
 		while read -r kind what; do
 			case $kind in
 			counts) read -r passed failed skipped <<<"$what" ;;
@@ -665,7 +712,7 @@ judge() {
 		printf '  - %s\n' "${FAIL[@]}"
 		echo "  full logs: ${CONSOLE#"$TOP"/} (kernel console), ${RESULTS#"$TOP"/} (guest output)"
 	fi
-	[ "$MODE" != check ] || echo "check: $passed passed, $failed failed, $skipped skipped"
+	[ "$MODE" != check ] && [ "$MODE" != fuzz ] || echo "check: $passed passed, $failed failed, $skipped skipped"
 	[ "${#FAIL[@]}" -eq 0 ]
 }
 
@@ -708,7 +755,8 @@ if [ -n "${KERNEL:-}" ]; then
 	use_kernel "$KERNEL"
 	log "kernel line $KERNEL${KROOT:+ from ${KROOT#"$TOP"/}}"
 fi
-KVER=$(pick_kver)
+[ -n "$VM_KDIR" ] || KVER=$(pick_kver)
+if [ "$MODE" = fuzz ] || [ "$FUZZ" -gt 0 ]; then "$SCRIPTS/deps.sh" trinity; fi
 mkdir -p "$VM"
 if [ "$MODE" = lab ]; then build_labs; else build_module; fi
 build_userspace

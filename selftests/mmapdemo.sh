@@ -24,8 +24,8 @@ KSFT_SKIP=4
 MOD=mmapdemo
 SYSFS=/sys/class/misc/$MOD
 DEV=/dev/$MOD
-# Lines of the kernel log that mean a kernel bug (plus allocation warnings).
-BADNESS='BUG:|WARNING:|Oops|Call Trace:|RIP:|Kernel panic|general protection fault|kernel BUG at|soft lockup|detected stalls|blocked for more than|refcount_t:|list_add corruption|list_del corruption|UBSAN:|KASAN:|Bad page|Bad rss-counter|page allocation failure'
+# shellcheck source=selftests/mmapdemo_lib.sh
+. "$here/mmapdemo_lib.sh"
 # Module loading noise, not from the module's code.
 LOADNOISE='taints kernel|tainting kernel'
 # Configurations mmapdemo_test runs in, mode:pages (MMAPDEMO_CONFIGS overrides).
@@ -44,10 +44,13 @@ HELD_CYCLES=4
 # drop_caches wanders by up to 35 MiB between cycles without any trend (per-CPU
 # page lists, slab); one leaked buffer would be 256 MiB per cycle.
 LEAK_KB=65536
+# Timeouts below are multiplied by MMAPDEMO_TIME_FACTOR (the debug kernel
+# runs KASAN under TCG: several times slower).
+TF=${MMAPDEMO_TIME_FACTOR:-1}
 # mmapdemo_test runs every test in each of the 5 variants: 15 to 45 s per
 # configuration under TCG (alone / with other VMs on 2 CPUs); a test's own
 # timeout is 30 s or more.
-SUITE_TIMEOUT=240
+SUITE_TIMEOUT=$((240 * TF))
 
 skip_all() {
 	echo "TAP version 13"
@@ -133,13 +136,15 @@ else
 fi
 ndemos=$(wc -l <"$tmp/demos")
 echo "TAP version 13"
-echo "1..$((7 + 3 + 3 + 4 * nconfigs + 10 + 4 + 1 + 2 + 1 + 1 + 1 + ndemos + 1))"
+echo "1..$((7 + 3 + 3 + 4 * nconfigs + 10 + 4 + 1 + 2 + 1 + 1 + 1 + ndemos + 3 + 1))"
 
 # ---- the kernel log ---------------------------------------------------------
 
 dmesg_mark() { mark=$(dmesg | wc -l); }
 # New log lines since dmesg_mark into $tmp/new.
 dmesg_new() { dmesg | tail -n +$((mark + 1)) >"$tmp/new"; }
+# kmemleak (debug kernel) judges what happens from here on.
+kmemleak_clear
 start_mark=$(dmesg | wc -l)
 
 # Module lines in $tmp/new, without loading noise.
@@ -487,7 +492,7 @@ result "$HELD_CYCLES cycles: insmod, mapping held, rmmod refused, released, rmmo
 # must pass; in fault mode (pages with struct pages, not VM_PFNMAP) pfnmap
 # must skip the whole run as "Not pfnmap'ed" (exit 4), reported as SKIP.
 # Either way every VMA must be gone afterwards and rmmod must work.
-PFNMAP_TIMEOUT=120
+PFNMAP_TIMEOUT=$((120 * TF))
 pfnmap=
 for c in "$here/../bin" "$here/../build/bin" "$here"; do
 	[ -x "$c/pfnmap" ] && { pfnmap=$c/pfnmap; break; }
@@ -660,7 +665,7 @@ result "mmapdemo_stress ${STRESS_DURATION} s, seed ${seed:-?}: no invariant brok
 # (module defaults). It must exit 0 (the demos check their own claims and
 # exit 1 on a contradiction) and print every key line demos.expect gives
 # for it ("program ERE" per line), so that the demos cannot rot.
-DEMO_TIMEOUT=120
+DEMO_TIMEOUT=$((120 * TF))
 if [ "$ndemos" -gt 0 ] && ! load; then
 	diag "insmod with default parameters failed: every demo fails"
 fi
@@ -693,10 +698,52 @@ while read -r prog args; do
 done <"$tmp/demos"
 ! loaded || rmmod "$MOD" || diag "rmmod after the demos failed"
 
+# ---- the debug kernel: fault injection, fuzzing, kmemleak ---------------------
+
+# nested NAME CMD...: CMD's TAP nested under "ok N NAME" (SKIP on exit 4).
+nested() {
+	name=$1
+	shift
+	{
+		"$@" 2>&1
+		echo $? >"$tmp/rc"
+	} | sed 's/^/# /'
+	rc=$(cat "$tmp/rc")
+	case $rc in
+	0) ok "$name" ;;
+	"$KSFT_SKIP") skip "$name" ;;
+	*) not_ok "$name # exit status $rc" ;;
+	esac
+}
+
+# Every allocation of a load failed once (mmapdemo_failinit: SKIP on a
+# kernel without fault injection).
+if [ -z "$bin" ] || [ ! -x "$bin/mmapdemo_failinit" ]; then
+	skip "suite mmapdemo_failinit: no mmapdemo_failinit binary"
+else
+	echo "$INJECT_BEGIN" >/dev/kmsg
+	dmesg_mark
+	MMAPDEMO_KO=$ko nested "suite mmapdemo_failinit" "$bin/mmapdemo_failinit"
+	echo "$INJECT_END" >/dev/kmsg
+	dmesg_new
+	diag "fault injection: $(grep -cE 'page allocation failure|vmalloc error' "$tmp/new") allocation-failure reports of the kernel (expected)"
+fi
+
+# trinity against the device, MMAPDEMO_FUZZ seconds per mode.
+fuzz=${MMAPDEMO_FUZZ:-0}
+if [ "$fuzz" -eq 0 ]; then
+	skip "suite mmapdemo_fuzz.sh: MMAPDEMO_FUZZ=SECONDS not set (make check KERNEL=debug sets it)"
+else
+	MMAPDEMO_KO=$ko MMAPDEMO_KMEMLEAK=0 nested "suite mmapdemo_fuzz.sh $fuzz ${MMAPDEMO_FUZZ_SEED:-1}" \
+		"$here/mmapdemo_fuzz.sh" "$fuzz" "${MMAPDEMO_FUZZ_SEED:-1}"
+fi
+
+kmemleak_test "after the whole run"
+
 # ---- the kernel log ---------------------------------------------------------
 
 bad=
-dmesg | tail -n +$((start_mark + 1)) >"$tmp/new"
+dmesg | tail -n +$((start_mark + 1)) | without_injection_noise >"$tmp/new"
 if grep -E "$BADNESS" "$tmp/new" >"$tmp/badness"; then
 	bad="kernel reports: $(head -n1 "$tmp/badness" | sed 's/^\[[^]]*\] //')"
 	sed 's/^/# dmesg: /' "$tmp/badness"
