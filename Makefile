@@ -46,9 +46,8 @@ TEST_SRCS := $(wildcard selftests/*.c)
 TESTS     := $(patsubst selftests/%.c,$(BIN)/%,$(TEST_SRCS))
 USER_DEPS := include/uapi/linux/mmapdemo.h userspace/libmmapdemo.h userspace/libmmapdemo.c
 
-.PHONY: all module modules install userspace demo check stress shell bench matrix lint labs \
-	lab-check clean distclean help
-.PHONY: all module modules install userspace demo check shell fuzz matrix lint clean distclean help
+.PHONY: all module modules install userspace demo check stress shell bench fuzz matrix lint \
+	labs lab-check clean distclean help
 
 all: module
 
@@ -134,5 +133,4 @@ distclean: clean
 	rm -rf $(CACHE)
 
 help:
-.PHONY: all module modules install userspace demo check stress shell bench fuzz matrix lint \
-	labs lab-check clean distclean help
+	@sed -n '3,25p' Makefile
