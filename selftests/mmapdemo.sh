@@ -136,7 +136,8 @@ else
 fi
 ndemos=$(wc -l <"$tmp/demos")
 echo "TAP version 13"
-echo "1..$((7 + 3 + 3 + 4 * nconfigs + 10 + 4 + 1 + 2 + 1 + 1 + 1 + ndemos + 3 + 1))"
+# 4 + 3 + 3 + 10 + 2 + 1 + 1 (variants), + 6 (stress, races, refusals), + 3 (debug)
+echo "1..$((33 + 4 * nconfigs + ndemos))"
 
 # ---- the kernel log ---------------------------------------------------------
 
