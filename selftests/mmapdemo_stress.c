@@ -133,7 +133,9 @@ static size_t ps;
 static uint64_t npages;
 static bool modes[MMAPDEMO_NR_MODES];		/* built into the module */
 static bool mode_expandable[MMAPDEMO_NR_MODES];	/* SET_MODE accepts EXPANDABLE */
-static bool mode_pfnmap[MMAPDEMO_NR_MODES];	/* its VMAs are VM_PFNMAP */
+static bool mode_pfnmap[MMAPDEMO_NR_MODES];	/* its shared VMAs are VM_PFNMAP */
+/* Its private VMAs are VM_PFNMAP (remap; not huge, whose private mappings are 4 KiB faults). */
+static bool mode_pfnmap_private[MMAPDEMO_NR_MODES];
 static uint64_t nmodes_built;
 static bool have_pfns;			/* root: the PFN table below is valid */
 static uint64_t *run_len;		/* physically contiguous pages from page i on */
@@ -357,7 +359,7 @@ static bool map_has_hole(const struct map *m)
 /* Whether MAP_PRIVATE of [first, first + n) works in @mode: remap needs one physical run. */
 static bool private_ok(int mode, uint64_t first, uint64_t n)
 {
-	if (!mode_pfnmap[mode])
+	if (!mode_pfnmap_private[mode])
 		return true;
 	return have_pfns && run_len[first] >= n;
 }
@@ -403,7 +405,7 @@ static void unmap_all(struct worker *w, struct map *m)
 		judge(w, OP_MUNMAP, munmap(m->addr + i * ps, (j - i) * ps), NULL, "munmap");
 		i = j;
 	}
-	if (mode_pfnmap[m->mode] && !m->shared)
+	if (mode_pfnmap_private[m->mode] && !m->shared)
 		__atomic_sub_fetch(&w->proc->live_private_pfnmap, 1, __ATOMIC_RELAXED);
 	m->addr = NULL;
 }
@@ -428,7 +430,7 @@ static void op_mmap(struct worker *w)
 	n = 1 + below(w, max);
 	first = below(w, npages - n + 1);
 	/* Private remap mappings: mostly ranges that work, sometimes one that is refused. */
-	if (!shared && mode_pfnmap[w->mode] && below(w, 4) && have_pfns && run_len[first] < n)
+	if (!shared && mode_pfnmap_private[w->mode] && below(w, 4) && have_pfns && run_len[first] < n)
 		n = run_len[first];
 	a = mmap(NULL, n * ps, prot, shared ? MAP_SHARED : MAP_PRIVATE, w->fd, (off_t)(first * ps));
 	if (a == MAP_FAILED) {
@@ -454,7 +456,7 @@ static void op_mmap(struct worker *w)
 	m->expandable = w->expandable;
 	for (i = 0; i < n; i++)
 		m->prot[i] = prot;
-	if (mode_pfnmap[m->mode] && !shared)
+	if (mode_pfnmap_private[m->mode] && !shared)
 		__atomic_add_fetch(&w->proc->live_private_pfnmap, 1, __ATOMIC_RELAXED);
 }
 
@@ -642,6 +644,7 @@ static void op_madvise(struct worker *w)
 	struct map *m = pick_map(w);
 	char what[96];
 	size_t a, b, i;
+	bool pfnmap;
 	int ret;
 
 	if (!m || !pick_run(w, m, &a, &b))
@@ -649,9 +652,10 @@ static void op_madvise(struct worker *w)
 	ret = madvise(m->addr + a * ps, (b - a) * ps, adv->advice);
 	snprintf(what, sizeof(what), "%s on %s pages %zu-%zu of a mode %d mapping", adv->name,
 		 m->shared ? "shared" : "private", a, b - 1, m->mode);
-	if (judge(w, OP_MADVISE, ret, mode_pfnmap[m->mode] ? adv->ok_pfnmap : adv->ok_pages, what))
+	pfnmap = m->shared ? mode_pfnmap[m->mode] : mode_pfnmap_private[m->mode];
+	if (judge(w, OP_MADVISE, ret, pfnmap ? adv->ok_pfnmap : adv->ok_pages, what))
 		return;
-	if (adv->advice == MADV_DONTNEED && mode_pfnmap[m->mode])
+	if (adv->advice == MADV_DONTNEED && pfnmap)
 		failure(w, op_names[OP_MADVISE], "%s succeeded on a VM_PFNMAP", what);
 	if (adv->advice == MADV_DONTFORK)
 		m->dontfork = true;
@@ -1140,7 +1144,7 @@ static void op_race_unmap(struct worker *w)
 		failure(w, op_names[OP_RACE_UNMAP], "mmap private %" PRIu64 "+%" PRIu64 ": %s",
 			first, n, strerror(errno));
 	} else {
-		if (mode_pfnmap[w->mode])
+		if (mode_pfnmap_private[w->mode])
 			__atomic_add_fetch(&pr->live_private_pfnmap, 1, __ATOMIC_RELAXED);
 		seen = __atomic_load_n(&pr->race_copies, __ATOMIC_ACQUIRE);
 		__atomic_store_n(&pr->race_len, n * ps, __ATOMIC_RELEASE);
@@ -1151,7 +1155,7 @@ static void op_race_unmap(struct worker *w)
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 		__atomic_store_n(&pr->race_len, 0, __ATOMIC_RELEASE);
 		judge(w, OP_RACE_UNMAP, a == MAP_FAILED ? -1 : 0, NULL, "unmap under a copy");
-		if (mode_pfnmap[w->mode])
+		if (mode_pfnmap_private[w->mode])
 			__atomic_sub_fetch(&pr->live_private_pfnmap, 1, __ATOMIC_RELAXED);
 	}
 	pthread_mutex_lock(&pr->race_lock);
@@ -1297,6 +1301,14 @@ static int probe(int fd)
 			return -1;
 		}
 		mode_pfnmap[m] = mmapdemo_is_pfnmap(a);
+		munmap(a, ps);
+		a = mmap(NULL, ps, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (a == MAP_FAILED) {
+			fprintf(stderr, PROG ": private mmap in mode %" PRIu64 ": %s\n", m,
+				strerror(errno));
+			return -1;
+		}
+		mode_pfnmap_private[m] = mmapdemo_is_pfnmap(a);
 		munmap(a, ps);
 		mode_expandable[m] = mmapdemo_set_mode(fd, m, MMAPDEMO_MODE_EXPANDABLE) == 0;
 	}
