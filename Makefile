@@ -77,8 +77,9 @@ $(BIN)/%: userspace/%.c $(USER_DEPS) | $(BIN)
 $(BIN)/%: selftests/%.c $(USER_DEPS) $(KSFT)/kselftest_harness.h | $(BIN)
 	$(CC) $(USER_CFLAGS) -I$(KSFT) -o $@ $< userspace/libmmapdemo.c $(USER_LDFLAGS)
 
+# The kselftest framework of Debian's newest linux-source (scripts/kselftest.sh).
 $(KSFT)/kselftest_harness.h:
-	scripts/linux-source.sh $(KSFT)
+	scripts/kselftest.sh $(KSFT)
 
 $(BIN):
 	mkdir -p $@

@@ -18,7 +18,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 LINT=$TOP/build/lint
-KSFT=$TOP/build/kselftest
+CHECKPATCH=$TOP/build/checkpatch
 
 "$SCRIPTS/deps.sh" gcc make libc6-dev perl sparse shellcheck linux-headers-amd64 linux-source-6.1
 # Lint is for the host's kernel line (6.1); KERNEL=/KROOT= are for vm.sh.
@@ -26,7 +26,7 @@ KROOT=
 KVER=$(pick_kver)
 KDIR=/lib/modules/$KVER/build
 mkdir -p "$LINT"
-"$SCRIPTS/linux-source.sh" "$KSFT"
+"$SCRIPTS/linux-source.sh" "$CHECKPATCH"
 cd "$TOP"
 
 failures=0
@@ -70,7 +70,7 @@ mapfile -t shfiles < <(existing scripts/*.sh .ci/run selftests/*.sh)
 
 log "lint against $KVER headers"
 checkpatch() {
-	local cp=("$KSFT/scripts/checkpatch.pl" --strict --no-tree --quiet --show-types -f)
+	local cp=("$CHECKPATCH/scripts/checkpatch.pl" --strict --no-tree --quiet --show-types -f)
 	local rc=0
 	[ "${#kfiles[@]}" -eq 0 ] || perl "${cp[@]}" "${kfiles[@]}" || rc=$?
 	[ ! -f "$COMPAT" ] || perl "${cp[@]}" --ignore "$COMPAT_IGNORE" "$COMPAT" || rc=$?

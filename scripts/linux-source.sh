@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# scripts/linux-source.sh DIR: extract the few kernel-tree files the project
-# uses from Debian's linux-source package (nothing from the kernel tree is
-# committed):
+# scripts/linux-source.sh DIR: extract checkpatch from Debian's
+# linux-source-6.1 package (nothing from the kernel tree is committed):
 #
-#   DIR/kselftest_harness.h, DIR/kselftest.h      for the selftests (-I DIR)
 #   DIR/scripts/checkpatch.pl, spelling.txt,
 #   DIR/scripts/const_structs.checkpatch          for scripts/lint.sh
+#
+# (The kselftest framework comes from the newest linux-source instead:
+# scripts/kselftest.sh.)
 #
 # Idempotent: does nothing when every file is already there.
 set -euo pipefail
@@ -20,14 +21,11 @@ SRC_PKG=linux-source-6.1
 TARBALL=/usr/src/$SRC_PKG.tar.xz
 TOP=$SRC_PKG # the tarball's top-level directory
 
-# "path in the tarball:path under DIR". kselftest_harness.h comes last: it is
-# the file make asks for, so it appears only once everything else is there.
+# "path in the tarball:path under DIR"
 FILES=(
 	scripts/checkpatch.pl:scripts/checkpatch.pl
 	scripts/spelling.txt:scripts/spelling.txt
 	scripts/const_structs.checkpatch:scripts/const_structs.checkpatch
-	tools/testing/selftests/kselftest.h:kselftest.h
-	tools/testing/selftests/kselftest_harness.h:kselftest_harness.h
 )
 
 have_all() {
