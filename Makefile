@@ -4,10 +4,11 @@
 #
 #   make                 build mmapdemo.ko for the running kernel (KDIR= to override)
 #   make install         install it (modules_install + depmod) and the udev rule
-#   make userspace       build the demos and the selftests into build/bin/
+#   make userspace       build the demos (build/bin/) and the selftests (build/selftests/)
 #   make demo            build everything, boot the QEMU VM, load the module, run the demos
 #   make check           build everything, run the whole test suite in the QEMU VM
 #   make check KERNEL=6.12   the same on another kernel line: 6.1 (default), 6.12, 7.2
+#   make check CATEGORIES="suite demos"  only some categories (selftests/run_mmapdemo.sh -l)
 #   make stress DURATION=600 [SEED=N]   only the stress program in the VM (default 30 s)
 #   make matrix          make check on all three kernel lines, and a summary table
 #   make shell           boot the VM with everything loaded and give a root shell
@@ -22,15 +23,20 @@
 #   make lab-check N     build your skeleton of exercise N, check it in the VM (also N=1;
 #                        SOLUTION=1: the real module, i.e. the expected output)
 #   make clean           remove every build product (distclean: also the kernel-line chroots)
-#   VM options (demo check stress shell bench fuzz): KERNEL= KVER= KROOT= ACCEL=kvm VM_TIMEOUT= MMAPDEMO_PARAMS= VERBOSE=1
+#   VM options (every VM target): KERNEL= KVER= KROOT= ACCEL=kvm VM_TIMEOUT= VERBOSE=1
+#                        MMAPDEMO_PARAMS="mode=remap pages=64": module parameters (check: the
+#                        suite's one configuration; demo, shell, stress, bench, fuzz: the load)
 #
-# The module is built by Kbuild (see ./Kbuild); this file only drives it.
+# The module is built by Kbuild (see ./Kbuild), the selftests by
+# selftests/Makefile (lib.mk); this file only drives them. What each VM
+# target does is in scripts/targets/TARGET.sh.
 
 KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 
 BUILD   := $(CURDIR)/build
 BIN     := $(BUILD)/bin
+SELFTESTS := $(BUILD)/selftests
 KSFT    := $(BUILD)/kselftest
 
 CC      ?= gcc
@@ -38,16 +44,15 @@ USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
 	       -I$(CURDIR)/include/uapi -I$(CURDIR)/userspace
 USER_LDFLAGS := $(if $(STATIC),-static) -pthread
 
-# Demos: one program per file in userspace/ (libmmapdemo.c is the shared helper).
+# Demos: one program per file in userspace/ (libmmapdemo.c is the shared
+# helper), and mmapdemo-demos, which runs them in the order of demos.list.
 DEMO_SRCS := $(filter-out userspace/libmmapdemo.c,$(wildcard userspace/*.c))
-DEMOS     := $(patsubst userspace/%.c,$(BIN)/%,$(DEMO_SRCS))
-# Selftests: kselftest_harness programs in selftests/.
-TEST_SRCS := $(wildcard selftests/*.c)
-TESTS     := $(patsubst selftests/%.c,$(BIN)/%,$(TEST_SRCS))
+DEMOS     := $(patsubst userspace/%.c,$(BIN)/%,$(DEMO_SRCS)) \
+	     $(BIN)/mmapdemo-demos $(BIN)/demos.list
 USER_DEPS := include/uapi/linux/mmapdemo.h userspace/libmmapdemo.h userspace/libmmapdemo.c
 
-.PHONY: all module modules install userspace demo check stress shell bench fuzz matrix lint \
-	labs lab-check clean distclean help
+.PHONY: all module modules install userspace demos selftests demo check stress shell bench \
+	fuzz matrix lint labs lab-check clean distclean help
 
 all: module
 
@@ -69,19 +74,28 @@ install: module
 	depmod -a $(KVER)
 	install -D -m 644 udev/60-mmapdemo.rules $(DESTDIR)$(UDEVRULESDIR)/60-mmapdemo.rules
 
-userspace: $(DEMOS) $(TESTS)
+userspace: demos selftests
+
+demos: $(DEMOS)
 
 $(BIN)/%: userspace/%.c $(USER_DEPS) | $(BIN)
 	$(CC) $(USER_CFLAGS) -o $@ $< userspace/libmmapdemo.c $(USER_LDFLAGS)
 
-$(BIN)/%: selftests/%.c $(USER_DEPS) $(KSFT)/kselftest_harness.h | $(BIN)
-	$(CC) $(USER_CFLAGS) -I$(KSFT) -o $@ $< userspace/libmmapdemo.c $(USER_LDFLAGS)
+$(BIN)/mmapdemo-demos: userspace/mmapdemo-demos.sh | $(BIN)
+	install -m 755 $< $@
 
-# The kselftest framework of Debian's newest linux-source (scripts/kselftest.sh).
+$(BIN)/demos.list: userspace/demos.list | $(BIN)
+	install -m 644 $< $@
+
+# The selftests: selftests/Makefile (lib.mk) builds them into build/selftests,
+# against the kselftest framework of Debian's newest linux-source.
+selftests: $(KSFT)/kselftest_harness.h | $(SELFTESTS)
+	$(MAKE) -C selftests OUTPUT=$(SELFTESTS) $(if $(STATIC),USERLDFLAGS=-static)
+
 $(KSFT)/kselftest_harness.h:
 	scripts/kselftest.sh $(KSFT)
 
-$(BIN):
+$(BIN) $(SELFTESTS):
 	mkdir -p $@
 
 demo check shell fuzz:
@@ -134,4 +148,4 @@ distclean: clean
 	rm -rf $(CACHE)
 
 help:
-	@sed -n '3,25p' Makefile
+	@sed -n '3,/^$$/{/^$$/d;p;}' Makefile

@@ -325,8 +325,18 @@ static const struct mmapdemo_variant *mmapdemo_find_variant(const char *name)
 	return NULL;
 }
 
-/* "fault, remap, ..." into @names: the modes this kernel can do. */
-static void mmapdemo_mode_names(char *names, size_t size)
+/**
+ * mmapdemo_mode_names() - the modes this build and kernel can do
+ * @names:	out: their names, separated by @sep ("fault, remap, ...")
+ * @size:	size of @names
+ * @sep:	what goes between two names
+ *
+ * What the sysfs file "modes" shows and the error for an unknown mode=
+ * names: the one answer to "which modes are there", for programs too.
+ *
+ * Return: the length written, as scnprintf().
+ */
+size_t mmapdemo_mode_names(char *names, size_t size, const char *sep)
 {
 	unsigned int i;
 	size_t len = 0;
@@ -334,8 +344,9 @@ static void mmapdemo_mode_names(char *names, size_t size)
 	names[0] = '\0';
 	for (i = 0; i < MMAPDEMO_NR_MODES; i++)
 		if (mmapdemo_variants[i] && !mmapdemo_variants[i]->unsupported)
-			len += scnprintf(names + len, size - len, "%s%s", len ? ", " : "",
+			len += scnprintf(names + len, size - len, "%s%s", len ? sep : "",
 					 mmapdemo_variants[i]->name);
+	return len;
 }
 
 static int __init mmapdemo_init(void)
@@ -346,7 +357,7 @@ static int __init mmapdemo_init(void)
 
 	dev->variant = mmapdemo_find_variant(mode);
 	if (!dev->variant) {
-		mmapdemo_mode_names(names, sizeof(names));
+		mmapdemo_mode_names(names, sizeof(names), ", ");
 		pr_err("mode=%s is not a mapping variant: use one of %s\n", mode, names);
 		return -EINVAL;
 	}
@@ -371,6 +382,7 @@ static int __init mmapdemo_init(void)
 		return ret;
 	}
 
+	mmapdemo_stats_init();
 	spin_lock_init(&dev->vmas_lock);
 	INIT_LIST_HEAD(&dev->vmas);
 	dev->misc.minor = MISC_DYNAMIC_MINOR;

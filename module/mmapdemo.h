@@ -64,24 +64,29 @@ static inline loff_t mmapdemo_buf_size(const struct mmapdemo_buf *buf)
 	return (loff_t)buf->npages << PAGE_SHIFT;
 }
 
-/**
- * struct mmapdemo_counters - events since load or the last reset
- *
- * The gauges of struct mmapdemo_stats (vmas, mapped_pages) are not here:
- * vma.c computes them from the list of live VMAs.
- */
-struct mmapdemo_counters {
-	atomic64_t faults;
-	atomic64_t sigbus;
-	atomic64_t mmaps;
-	atomic64_t vma_opens;
-	atomic64_t vma_closes;
-	atomic64_t huge_faults;
-	atomic64_t fault_pages;
+/* The counters of MMAPDEMO_STATS() (uapi), numbered in its order. */
+enum mmapdemo_stat {
+#define MMAPDEMO_STAT_ENUM(n, kind) MMAPDEMO_STAT_##n,
+	MMAPDEMO_STATS(MMAPDEMO_STAT_ENUM)
+#undef MMAPDEMO_STAT_ENUM
+	MMAPDEMO_NR_STATS
 };
 
-#define mmapdemo_count(dev, counter) atomic64_inc(&(dev)->counters.counter)
+/**
+ * struct mmapdemo_counters - the counters, events since load or the last reset
+ * @v:	one per counter of MMAPDEMO_STATS(), indexed by enum mmapdemo_stat;
+ *	the gauges among them (vmas, mapped_pages) stay 0: vma.c computes
+ *	them from the list of live VMAs
+ */
+struct mmapdemo_counters {
+	atomic64_t v[MMAPDEMO_NR_STATS];
+};
 
+#define mmapdemo_count_add(dev, counter, n) \
+	atomic64_add(n, &(dev)->counters.v[MMAPDEMO_STAT_##counter])
+#define mmapdemo_count(dev, counter) mmapdemo_count_add(dev, counter, 1)
+
+void mmapdemo_stats_init(void);
 void mmapdemo_stats_get(struct mmapdemo_dev *dev, struct mmapdemo_stats *st);
 void mmapdemo_stats_reset(struct mmapdemo_dev *dev);
 extern const struct attribute_group *mmapdemo_groups[];
@@ -164,6 +169,7 @@ struct mmapdemo_dev {
 
 /* core.c */
 struct mmapdemo_dev *mmapdemo_file_dev(const struct file *file);
+size_t mmapdemo_mode_names(char *names, size_t size, const char *sep);
 
 /* vma.c */
 int mmapdemo_vma_track(struct mmapdemo_dev *dev, struct vm_area_struct *vma,

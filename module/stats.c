@@ -2,13 +2,12 @@
 /*
  * mmapdemo: the counters, as an ioctl snapshot and as sysfs files.
  *
- * Every number of struct mmapdemo_stats is also a read-only file in
- * /sys/class/misc/mmapdemo/, one value per file, so a lab can `cat` it:
+ * Every counter of MMAPDEMO_STATS() (the uapi header: their one list,
+ * events and gauges) is also a read-only file in /sys/class/misc/mmapdemo/,
+ * named after it, one value per file, so a lab can `cat` it. Beside them:
  *
- *   faults sigbus mmaps vma_opens vma_closes   events (MMAPDEMO_IOC_RESET_STATS)
- *   huge_faults fault_pages                     (events, too)
- *   vmas mapped_pages                           what is mapped now
  *   pages contiguous mode                       the buffer and mode=
+ *   modes                                       the modes this kernel can do
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -17,32 +16,35 @@
 
 #include "mmapdemo.h"
 
+/* Which counters are gauges: never reset, computed by vma.c. */
+#define MMAPDEMO_KIND_EVENT	false
+#define MMAPDEMO_KIND_GAUGE	true
+#define MMAPDEMO_STAT_IS_GAUGE(n, kind) MMAPDEMO_KIND_##kind,
+
+/* In the order of enum mmapdemo_stat, as MMAPDEMO_STATS() lists them. */
+static const bool mmapdemo_stat_is_gauge[MMAPDEMO_NR_STATS] = {
+	MMAPDEMO_STATS(MMAPDEMO_STAT_IS_GAUGE)
+};
+
 void mmapdemo_stats_get(struct mmapdemo_dev *dev, struct mmapdemo_stats *st)
 {
-	struct mmapdemo_counters *c = &dev->counters;
+	/* struct mmapdemo_stats is MMAPDEMO_STATS() as __u64s, in its order. */
+	__u64 *out = (__u64 *)st;
+	unsigned int i;
 
-	memset(st, 0, sizeof(*st));
-	st->faults = atomic64_read(&c->faults);
-	st->sigbus = atomic64_read(&c->sigbus);
-	st->mmaps = atomic64_read(&c->mmaps);
-	st->vma_opens = atomic64_read(&c->vma_opens);
-	st->vma_closes = atomic64_read(&c->vma_closes);
-	st->huge_faults = atomic64_read(&c->huge_faults);
-	st->fault_pages = atomic64_read(&c->fault_pages);
+	BUILD_BUG_ON(sizeof(*st) != MMAPDEMO_NR_STATS * sizeof(__u64));
+	for (i = 0; i < MMAPDEMO_NR_STATS; i++)
+		out[i] = atomic64_read(&dev->counters.v[i]);
 	mmapdemo_vma_gauges(dev, &st->vmas, &st->mapped_pages);
 }
 
 void mmapdemo_stats_reset(struct mmapdemo_dev *dev)
 {
-	struct mmapdemo_counters *c = &dev->counters;
+	unsigned int i;
 
-	atomic64_set(&c->faults, 0);
-	atomic64_set(&c->sigbus, 0);
-	atomic64_set(&c->mmaps, 0);
-	atomic64_set(&c->vma_opens, 0);
-	atomic64_set(&c->vma_closes, 0);
-	atomic64_set(&c->huge_faults, 0);
-	atomic64_set(&c->fault_pages, 0);
+	for (i = 0; i < MMAPDEMO_NR_STATS; i++)
+		if (!mmapdemo_stat_is_gauge[i])
+			atomic64_set(&dev->counters.v[i], 0);
 }
 
 /* misc_register() stores the struct miscdevice as the device's drvdata. */
@@ -53,7 +55,7 @@ static struct mmapdemo_dev *to_mmapdemo(struct device *d)
 	return container_of(misc, struct mmapdemo_dev, misc);
 }
 
-/* Every counter file shares one show function; the attribute holds the offset. */
+/* Every counter file shares one show function; the attribute holds its number. */
 static ssize_t mmapdemo_stat_show(struct device *d, struct device_attribute *attr,
 				  char *out)
 {
@@ -61,29 +63,37 @@ static ssize_t mmapdemo_stat_show(struct device *d, struct device_attribute *att
 	struct mmapdemo_stats st;
 
 	mmapdemo_stats_get(to_mmapdemo(d), &st);
-	return sysfs_emit(out, "%llu\n", *(u64 *)((char *)&st + (uintptr_t)ea->var));
+	return sysfs_emit(out, "%llu\n", ((__u64 *)&st)[(uintptr_t)ea->var]);
 }
 
-#define MMAPDEMO_STAT_ATTR(field) {						\
+/* One file per counter of MMAPDEMO_STATS(), named after it, in its order. */
+#define MMAPDEMO_STAT_ATTR(n, kind) {						\
 	.attr = {								\
-		.attr = { .name = #field, .mode = 0444 },			\
+		.attr = { .name = #n, .mode = 0444 },				\
 		.show = mmapdemo_stat_show,					\
 	},									\
-	.var = (void *)offsetof(struct mmapdemo_stats, field),			\
-}
+	.var = (void *)MMAPDEMO_STAT_##n,					\
+},
 
-/* In the order of struct mmapdemo_stats. */
-static struct dev_ext_attribute mmapdemo_stat_attrs[] = {
-	MMAPDEMO_STAT_ATTR(faults),
-	MMAPDEMO_STAT_ATTR(sigbus),
-	MMAPDEMO_STAT_ATTR(mmaps),
-	MMAPDEMO_STAT_ATTR(vma_opens),
-	MMAPDEMO_STAT_ATTR(vma_closes),
-	MMAPDEMO_STAT_ATTR(vmas),
-	MMAPDEMO_STAT_ATTR(mapped_pages),
-	MMAPDEMO_STAT_ATTR(huge_faults),
-	MMAPDEMO_STAT_ATTR(fault_pages),
+static struct dev_ext_attribute mmapdemo_stat_attrs[MMAPDEMO_NR_STATS] = {
+	MMAPDEMO_STATS(MMAPDEMO_STAT_ATTR)
 };
+
+/* Filled by mmapdemo_stats_init(). */
+static struct attribute *mmapdemo_stat_attr_ptrs[MMAPDEMO_NR_STATS + 1];
+
+static const struct attribute_group mmapdemo_stat_group = {
+	.attrs = mmapdemo_stat_attr_ptrs,
+};
+
+/* Before misc_register(): the counter files into their group. */
+void mmapdemo_stats_init(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < MMAPDEMO_NR_STATS; i++)
+		mmapdemo_stat_attr_ptrs[i] = &mmapdemo_stat_attrs[i].attr.attr;
+}
 
 static ssize_t pages_show(struct device *d, struct device_attribute *attr, char *out)
 {
@@ -103,19 +113,21 @@ static ssize_t mode_show(struct device *d, struct device_attribute *attr, char *
 }
 static DEVICE_ATTR_RO(mode);
 
+/* The modes this build and kernel can do, as mode= and SET_MODE take them. */
+static ssize_t modes_show(struct device *d, struct device_attribute *attr, char *out)
+{
+	size_t len = mmapdemo_mode_names(out, PAGE_SIZE - 1, " ");
+
+	out[len++] = '\n';
+	return len;
+}
+static DEVICE_ATTR_RO(modes);
+
 static struct attribute *mmapdemo_attrs[] = {
-	&mmapdemo_stat_attrs[0].attr.attr,
-	&mmapdemo_stat_attrs[1].attr.attr,
-	&mmapdemo_stat_attrs[2].attr.attr,
-	&mmapdemo_stat_attrs[3].attr.attr,
-	&mmapdemo_stat_attrs[4].attr.attr,
-	&mmapdemo_stat_attrs[5].attr.attr,
-	&mmapdemo_stat_attrs[6].attr.attr,
-	&mmapdemo_stat_attrs[7].attr.attr,
-	&mmapdemo_stat_attrs[8].attr.attr,
 	&dev_attr_pages.attr,
 	&dev_attr_contiguous.attr,
 	&dev_attr_mode.attr,
+	&dev_attr_modes.attr,
 	NULL,
 };
 
@@ -124,6 +136,7 @@ static const struct attribute_group mmapdemo_group = {
 };
 
 const struct attribute_group *mmapdemo_groups[] = {
+	&mmapdemo_stat_group,
 	&mmapdemo_group,
 	NULL,
 };

@@ -80,7 +80,7 @@ static vm_fault_t mmapdemo_batch_fault(struct vm_fault *vmf)
 	if (left == want)
 		return VM_FAULT_NOPAGE;
 	mmapdemo_count(dev, faults);
-	atomic64_add(want - left, &dev->counters.fault_pages);
+	mmapdemo_count_add(dev, fault_pages, want - left);
 	return VM_FAULT_NOPAGE;
 }
 

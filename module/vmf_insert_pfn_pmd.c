@@ -63,7 +63,7 @@ static vm_fault_t mmapdemo_huge_fault(struct vm_fault *vmf, unsigned int order)
 	if (ret == VM_FAULT_NOPAGE) {
 		mmapdemo_count(dev, faults);
 		mmapdemo_count(dev, huge_faults);
-		atomic64_add(1UL << PMD_ORDER, &dev->counters.fault_pages);
+		mmapdemo_count_add(dev, fault_pages, 1UL << PMD_ORDER);
 	}
 	return ret;
 }

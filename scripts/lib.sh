@@ -97,20 +97,34 @@ in_chroot() (
 # below the module directory, which would gut a chroot kept there.
 CACHE=${MMAPDEMO_CACHE:-/var/cache/mmapdemo}
 
-# The kernel lines the project is tested on. KERNEL=LINE picks the Debian
-# suite whose linux-image-amd64 is that line: 6.1 is the host's own
-# (bookworm, no chroot); the others are built and booted from a chroot of
-# their suite (scripts/chroot.sh), with that suite's compiler. To add a
-# line: one case below and the line in KERNELS (see README).
+# The kernel lines the project is tested on: scripts/kernel-lines, one row
+# per line (LINE SUITE KIND HOOK MODES). To add a line: one row there.
+KERNEL_LINES=$SCRIPTS/kernel-lines
+
+# kernel_row LINE: the row of LINE (its fields after LINE), or status 1.
+kernel_row() {
+	awk -v l="$1" '!/^#/ && $1 == l { $1 = ""; sub(/^ +/, ""); print; found = 1 } END { exit !found }' \
+		"$KERNEL_LINES"
+}
+
+# The packaged lines, in table order: what make matrix runs.
 # shellcheck disable=SC2034 # used by the scripts that source this file
-KERNELS="6.1 6.12 7.2"
+KERNELS=$(awk '!/^#/ && NF && $3 == "deb" { printf "%s%s", sep, $1; sep = " " }' "$KERNEL_LINES")
+
 kernel_suite() {
-	case $1 in
-	6.1) echo bookworm ;;
-	6.12) echo trixie ;;
-	7.2) echo sid ;;
-	*) return 1 ;;
-	esac
+	local row
+	row=$(kernel_row "$1") || return 1
+	echo "${row%% *}"
+}
+
+# kernel_expect LINE: set EXPECT_HOOK and EXPECT_MODES from LINE's row
+# (empty for an unknown line: KVER= or KROOT= given by hand).
+kernel_expect() {
+	local row suite kind
+	EXPECT_HOOK= EXPECT_MODES=
+	row=$(kernel_row "$1") || return 0
+	# shellcheck disable=SC2034 # used by vm.sh
+	read -r suite kind EXPECT_HOOK EXPECT_MODES <<<"$row"
 }
 
 # use_kernel LINE: set KROOT for kernel line LINE (empty: the host's),
@@ -130,7 +144,7 @@ use_kernel() {
 		VM_KIMAGE=$VM_KDIR/arch/x86/boot/bzImage
 		return
 	fi
-	suite=$(kernel_suite "$line") || die "KERNEL=$line: not a kernel line of this project (one of: $KERNELS, or debug)"
+	suite=$(kernel_suite "$line") || die "KERNEL=$line: not a kernel line of this project (one of: $KERNELS, debug; scripts/kernel-lines)"
 	KROOT=
 	if [ "$suite" != bookworm ]; then
 		KROOT=$CACHE/$suite
@@ -139,6 +153,6 @@ use_kernel() {
 	kver=$(pick_kver)
 	case $kver in
 	"$line".* | "$line"-*) ;;
-	*) die "KERNEL=$line: $suite now has kernel $kver, of another line: update kernel_suite() in scripts/lib.sh" ;;
+	*) die "KERNEL=$line: $suite now has kernel $kver, of another line: update scripts/kernel-lines" ;;
 	esac
 }

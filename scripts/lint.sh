@@ -57,16 +57,21 @@ kbuild() { make -C "$KDIR" M="$TOP" "$@"; }
 # Only the files that exist (the globs may match nothing yet). module/compat.h
 # holds every kernel-version guard, which checkpatch flags by design
 # (LINUX_VERSION_CODE, and KERNEL_VERSION() read as a constant on the left).
+# include/uapi/linux/mmapdemo.h holds the counter table, an X-macro
+# (MMAPDEMO_STATS(), like bpf.h's __BPF_FUNC_MAPPER), which checkpatch takes
+# for an expression: only those three types are ignored, only there.
 COMPAT=module/compat.h
 COMPAT_IGNORE=LINUX_VERSION_CODE,CONSTANT_COMPARISON
+UAPI=include/uapi/linux/mmapdemo.h
+UAPI_IGNORE=COMPLEX_MACRO,MACRO_ARG_REUSE,TRAILING_SEMICOLON
 existing() {
 	local f
 	for f in "$@"; do
-		[ ! -f "$f" ] || [ "$f" = "$COMPAT" ] || echo "$f"
+		[ ! -f "$f" ] || [ "$f" = "$COMPAT" ] || [ "$f" = "$UAPI" ] || echo "$f"
 	done
 }
 mapfile -t kfiles < <(existing module/*.c module/*.h include/uapi/linux/mmapdemo.h)
-mapfile -t shfiles < <(existing scripts/*.sh .ci/run selftests/*.sh)
+mapfile -t shfiles < <(existing scripts/*.sh scripts/targets/*.sh .ci/run selftests/*.sh userspace/*.sh)
 
 log "lint against $KVER headers"
 checkpatch() {
@@ -74,6 +79,7 @@ checkpatch() {
 	local rc=0
 	[ "${#kfiles[@]}" -eq 0 ] || perl "${cp[@]}" "${kfiles[@]}" || rc=$?
 	[ ! -f "$COMPAT" ] || perl "${cp[@]}" --ignore "$COMPAT_IGNORE" "$COMPAT" || rc=$?
+	[ ! -f "$UAPI" ] || perl "${cp[@]}" --ignore "$UAPI_IGNORE" "$UAPI" || rc=$?
 	return "$rc"
 }
 check checkpatch checkpatch

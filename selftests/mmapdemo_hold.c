@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mmapdemo_hold: a helper of mmapdemo.sh, not a test.
+ * mmapdemo_hold: a helper of the category scripts (selftests/<category>.sh), not a
+ * test.
  *
  *   mmapdemo_hold --hold [PAGES]
  *   mmapdemo_hold --dirty MIB
+ *   mmapdemo_hold --list-modes | --list-counters
  *
  * Maps PAGES (default 1) pages of /dev/mmapdemo MAP_SHARED, closes the
  * file, touches the pages, prints "ready" and sleeps until SIGTERM, on
@@ -15,6 +17,10 @@
  * init_on_free=0), so a module loaded next that forgot __GFP_ZERO hands
  * out visibly stale memory (mmapdemo.sh runs it before each load; the
  * test VM boots with init_on_alloc=0 for the same reason).
+ *
+ * --list-modes and --list-counters print, one a line, the name of every
+ * mode and every counter of the uapi header (libmmapdemo has them from it):
+ * the category scripts ask these instead of listing them again.
  *
  * Without arguments (e.g. run by a runner that runs every program) it
  * reports a kselftest SKIP and exits 4 at once.
@@ -43,8 +49,22 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc < 2) {
-		printf("1..0 # SKIP mmapdemo_hold is a helper of mmapdemo.sh (--hold [PAGES])\n");
+		printf("1..0 # SKIP mmapdemo_hold is a helper of the selftests' scripts (--help)\n");
 		return 4;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--list-modes")) {
+		uint64_t mode;
+
+		for (mode = 0; mmapdemo_mode_name(mode); mode++)
+			printf("%s\n", mmapdemo_mode_name(mode));
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--list-counters")) {
+		size_t i;
+
+		for (i = 0; i < mmapdemo_nr_stats; i++)
+			printf("%s\n", mmapdemo_stat_name(i));
+		return 0;
 	}
 	if (!strcmp(argv[1], "--dirty") && argc == 3) {
 		char *end;
@@ -65,12 +85,13 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "--hold")) {
 		FILE *out = strcmp(argv[1], "--help") ? stderr : stdout;
 
-		fprintf(out, "usage: mmapdemo_hold --hold [PAGES] | --dirty MIB\n"
+		fprintf(out, "usage: mmapdemo_hold --hold [PAGES] | --dirty MIB | --list-modes | --list-counters\n"
 			"Maps PAGES (default 1) pages of %s MAP_SHARED, closes the file,\n"
 			"touches the pages, prints \"ready\" and sleeps until SIGTERM (exit 0).\n"
-			"A helper of selftests/mmapdemo.sh: the mapping alone holds the module.\n"
+			"A helper of the selftests' scripts: the mapping alone holds the module.\n"
 			"--dirty: fill MIB MiB of memory with 0xa5 and exit, so that the next\n"
-			"page allocations get stale (non-zero) pages.\n",
+			"page allocations get stale (non-zero) pages.\n"
+			"--list-modes, --list-counters: every mode / counter of the uapi, one a line.\n",
 			MMAPDEMO_DEV_PATH);
 		return out == stdout ? 0 : 1;
 	}

@@ -80,6 +80,31 @@ int mmapdemo_mode_parse(const char *name, uint64_t *mode)
 	return -1;
 }
 
+#define STAT_NAME(name, kind) #name,
+static const char *const stat_names[] = { MMAPDEMO_STATS(STAT_NAME) };
+#define STAT_GAUGE(name, kind) !strcmp(#kind, "GAUGE"),
+static const bool stat_gauges[] = { MMAPDEMO_STATS(STAT_GAUGE) };
+
+const size_t mmapdemo_nr_stats = sizeof(stat_names) / sizeof(stat_names[0]);
+
+const char *mmapdemo_stat_name(size_t i)
+{
+	return i < mmapdemo_nr_stats ? stat_names[i] : NULL;
+}
+
+bool mmapdemo_stat_is_gauge(size_t i)
+{
+	return i < mmapdemo_nr_stats && stat_gauges[i];
+}
+
+uint64_t mmapdemo_stat_value(const struct mmapdemo_stats *st, size_t i)
+{
+	/* The struct is MMAPDEMO_STATS() as __u64s, in its order. */
+	_Static_assert(sizeof(*st) == sizeof(stat_names) / sizeof(stat_names[0]) * sizeof(__u64),
+		       "struct mmapdemo_stats is one __u64 per counter");
+	return i < mmapdemo_nr_stats ? ((const __u64 *)st)[i] : 0;
+}
+
 size_t mmapdemo_page_size(void)
 {
 	static size_t page_size;

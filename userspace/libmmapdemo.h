@@ -54,6 +54,15 @@ const char *mmapdemo_mode_name(uint64_t mode);
 /* Parse a mode name; 0 on success, -1 (EINVAL) for an unknown name. */
 int mmapdemo_mode_parse(const char *name, uint64_t *mode);
 
+/*
+ * The counters of struct mmapdemo_stats, by number in their order
+ * (MMAPDEMO_STATS() of the uapi): name, whether a gauge, value.
+ */
+extern const size_t mmapdemo_nr_stats;
+const char *mmapdemo_stat_name(size_t i);
+bool mmapdemo_stat_is_gauge(size_t i);
+uint64_t mmapdemo_stat_value(const struct mmapdemo_stats *st, size_t i);
+
 size_t mmapdemo_page_size(void);
 
 /* Sysfs: MMAPDEMO_SYSFS_DIR/<name>. */

@@ -86,38 +86,49 @@ struct mmapdemo_mode {
 	__u64 flags;
 };
 
+/*
+ * The counters of MMAPDEMO_IOC_GET_STATS, X(name, kind) each, in the order
+ * of struct mmapdemo_stats: their one list. The module's sysfs files (one
+ * per counter, of the same name) and the programs that print or check
+ * every counter expand it, as bpf.h's __BPF_FUNC_MAPPER is expanded.
+ * kind is EVENT (counts since load or MMAPDEMO_IOC_RESET_STATS) or GAUGE
+ * (what exists now, never reset). Module-wide: every open file and every
+ * process counts into the same numbers. New counters go at the end.
+ *
+ *   faults        .fault and .huge_fault calls that mapped buffer pages
+ *   sigbus        .fault calls refused with SIGBUS (past the buffer)
+ *   mmaps         successful mmap() calls on the device
+ *   vma_opens     vm_ops->open calls: a VMA copied by fork(), split by
+ *                 mprotect()/munmap(), or moved by mremap()
+ *   vma_closes    vm_ops->close calls: a VMA went away
+ *   vmas          device VMAs that exist now, in all processes
+ *   mapped_pages  pages covered by those VMAs (sum of their sizes)
+ *   huge_faults   .huge_fault calls that mapped 2 MiB with one PMD (also
+ *                 counted in faults)
+ *   fault_pages   buffer pages mapped by those faults: one per .fault call
+ *                 in fault mode, up to batch_pages in batch mode, 512 per
+ *                 huge fault
+ */
+#define MMAPDEMO_STATS(X)	\
+	X(faults, EVENT)	\
+	X(sigbus, EVENT)	\
+	X(mmaps, EVENT)		\
+	X(vma_opens, EVENT)	\
+	X(vma_closes, EVENT)	\
+	X(vmas, GAUGE)		\
+	X(mapped_pages, GAUGE)	\
+	X(huge_faults, EVENT)	\
+	X(fault_pages, EVENT)
+
 /**
- * struct mmapdemo_stats - MMAPDEMO_IOC_GET_STATS
- *
- * Module-wide: every open file and every process counts into the same
- * numbers. MMAPDEMO_IOC_RESET_STATS zeroes the event counters; the two
- * gauges (@vmas, @mapped_pages) describe mappings that exist now and are
- * not reset.
- *
- * @faults:	out: .fault and .huge_fault calls that mapped buffer pages
- * @sigbus:	out: .fault calls refused with SIGBUS (past the buffer)
- * @mmaps:	out: successful mmap() calls on the device
- * @vma_opens:	out: vm_ops->open calls: a VMA copied by fork(), split by
- *		mprotect()/munmap(), or moved by mremap()
- * @vma_closes:	out: vm_ops->close calls: a VMA went away
- * @vmas:	out: device VMAs that exist now, in all processes
- * @mapped_pages: out: pages covered by those VMAs (sum of their sizes)
- * @huge_faults: out: .huge_fault calls that mapped 2 MiB with one PMD
- *		(also counted in @faults)
- * @fault_pages: out: buffer pages mapped by those @faults: one per
- *		.fault call in fault mode, up to batch_pages in batch mode,
- *		512 per @huge_faults
+ * struct mmapdemo_stats - MMAPDEMO_IOC_GET_STATS: out, one __u64 per
+ * counter of MMAPDEMO_STATS(), in its order (faults, sigbus, mmaps,
+ * vma_opens, vma_closes, vmas, mapped_pages, huge_faults, fault_pages)
  */
 struct mmapdemo_stats {
-	__u64 faults;
-	__u64 sigbus;
-	__u64 mmaps;
-	__u64 vma_opens;
-	__u64 vma_closes;
-	__u64 vmas;
-	__u64 mapped_pages;
-	__u64 huge_faults;
-	__u64 fault_pages;
+#define __MMAPDEMO_STAT_FIELD(name, kind) __u64 name;
+	MMAPDEMO_STATS(__MMAPDEMO_STAT_FIELD)
+#undef __MMAPDEMO_STAT_FIELD
 };
 
 /**
