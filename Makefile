@@ -38,9 +38,10 @@ USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
 	       -I$(CURDIR)/include/uapi -I$(CURDIR)/userspace
 USER_LDFLAGS := $(if $(STATIC),-static) -pthread
 
-# Demos: one program per file in userspace/ (libmmapdemo.c is the shared helper).
+# Demos: one program per file in userspace/ (libmmapdemo.c is the shared helper),
+# and the benchmark in bench/, built the same way.
 DEMO_SRCS := $(filter-out userspace/libmmapdemo.c,$(wildcard userspace/*.c))
-DEMOS     := $(patsubst userspace/%.c,$(BIN)/%,$(DEMO_SRCS))
+DEMOS     := $(patsubst userspace/%.c,$(BIN)/%,$(DEMO_SRCS)) $(BIN)/mmapdemo-bench
 # Selftests: kselftest_harness programs in selftests/.
 TEST_SRCS := $(wildcard selftests/*.c)
 TESTS     := $(patsubst selftests/%.c,$(BIN)/%,$(TEST_SRCS))
@@ -74,6 +75,9 @@ userspace: $(DEMOS) $(TESTS)
 $(BIN)/%: userspace/%.c $(USER_DEPS) | $(BIN)
 	$(CC) $(USER_CFLAGS) -o $@ $< userspace/libmmapdemo.c $(USER_LDFLAGS)
 
+$(BIN)/mmapdemo-bench: bench/mmapdemo-bench.c $(USER_DEPS) | $(BIN)
+	$(CC) $(USER_CFLAGS) -o $@ $< userspace/libmmapdemo.c $(USER_LDFLAGS)
+
 $(BIN)/%: selftests/%.c $(USER_DEPS) $(KSFT)/kselftest_harness.h | $(BIN)
 	$(CC) $(USER_CFLAGS) -I$(KSFT) -o $@ $< userspace/libmmapdemo.c $(USER_LDFLAGS)
 
@@ -91,7 +95,7 @@ demo check shell fuzz:
 # docs/benchmarks.md (QUICK=1: into build/bench/ only, docs/ untouched).
 bench:
 	scripts/vm.sh bench
-	scripts/bench-report.sh
+	bench/report.sh
 
 # DURATION= and SEED= reach scripts/vm.sh through the environment.
 stress:

@@ -66,7 +66,7 @@ existing() {
 	done
 }
 mapfile -t kfiles < <(existing module/*.c module/*.h include/uapi/linux/mmapdemo.h)
-mapfile -t shfiles < <(existing scripts/*.sh .ci/run selftests/*.sh)
+mapfile -t shfiles < <(existing scripts/*.sh bench/*.sh .ci/run selftests/*.sh)
 
 log "lint against $KVER headers"
 checkpatch() {
