@@ -45,10 +45,11 @@ USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
 USER_LDFLAGS := $(if $(STATIC),-static) -pthread
 
 # Demos: one program per file in userspace/ (libmmapdemo.c is the shared
-# helper), and mmapdemo-demos, which runs them in the order of demos.list.
+# helper), mmapdemo-demos, which runs them in the order of demos.list, and
+# the benchmark in bench/, built the same way.
 DEMO_SRCS := $(filter-out userspace/libmmapdemo.c,$(wildcard userspace/*.c))
 DEMOS     := $(patsubst userspace/%.c,$(BIN)/%,$(DEMO_SRCS)) \
-	     $(BIN)/mmapdemo-demos $(BIN)/demos.list
+	     $(BIN)/mmapdemo-demos $(BIN)/demos.list $(BIN)/mmapdemo-bench
 USER_DEPS := include/uapi/linux/mmapdemo.h userspace/libmmapdemo.h userspace/libmmapdemo.c
 
 .PHONY: all module modules install userspace demos selftests demo check stress shell bench \
@@ -81,6 +82,9 @@ demos: $(DEMOS)
 $(BIN)/%: userspace/%.c $(USER_DEPS) | $(BIN)
 	$(CC) $(USER_CFLAGS) -o $@ $< userspace/libmmapdemo.c $(USER_LDFLAGS)
 
+$(BIN)/mmapdemo-bench: bench/mmapdemo-bench.c $(USER_DEPS) | $(BIN)
+	$(CC) $(USER_CFLAGS) -o $@ $< userspace/libmmapdemo.c $(USER_LDFLAGS)
+
 $(BIN)/mmapdemo-demos: userspace/mmapdemo-demos.sh | $(BIN)
 	install -m 755 $< $@
 
@@ -105,7 +109,7 @@ demo check shell fuzz:
 # docs/benchmarks.md (QUICK=1: into build/bench/ only, docs/ untouched).
 bench:
 	scripts/vm.sh bench
-	scripts/bench-report.sh
+	bench/report.sh
 
 # DURATION= and SEED= reach scripts/vm.sh through the environment.
 stress:

@@ -71,7 +71,7 @@ existing() {
 	done
 }
 mapfile -t kfiles < <(existing module/*.c module/*.h include/uapi/linux/mmapdemo.h)
-mapfile -t shfiles < <(existing scripts/*.sh scripts/targets/*.sh .ci/run selftests/*.sh userspace/*.sh)
+mapfile -t shfiles < <(existing scripts/*.sh scripts/targets/*.sh bench/*.sh .ci/run selftests/*.sh userspace/*.sh)
 
 log "lint against $KVER headers"
 checkpatch() {

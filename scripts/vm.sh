@@ -286,12 +286,6 @@ make_initramfs() {
 	cp "$BIN"/* "$root/mmapdemo/bin/"
 	if [ -n "$SUITE" ]; then pack_suite "$root/mmapdemo/kselftest"; fi
 
-	# What the guest runs, and with what. "$VM/install.log" make -C "$TOP/selftests" OUTPUT="$SELFTESTS" \
-		install INSTALL_PATH="$ks/mmapdemo" || die "make -C selftests install failed (log: $VM/install.log)"
-	cp -r "$KSFT/kselftest" "$KSFT/run_kselftest.sh" "$KSFT/lib.mk" "$ks/"
-	make -s --no-print-directory -C "$TOP/selftests" OUTPUT="$SELFTESTS" COLLECTION=mmapdemo \
-		emit_tests >"$ks/kselftest-list.txt"
-
 	# What the guest runs, and with what.
 	target_command >"$root/mmapdemo/command"
 	{

@@ -3,15 +3,19 @@
  * libmmapdemo: helpers shared by the demos and the selftests.
  * See libmmapdemo.h for what each function returns.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "libmmapdemo.h"
@@ -363,17 +367,23 @@ static int maps_line_cb(char *line, void *arg)
 	return 1;
 }
 
-int mmapdemo_maps_line(const void *addr, char *buf, size_t size)
+/* Run a query over a /proc file: 0 when it found its line, else -1. */
+static int maps_search(const char *path, int (*fn)(char *line, void *arg), struct maps_query *q)
 {
-	struct maps_query q = { .addr = (uintptr_t)addr, .buf = buf, .size = size };
-
-	if (for_each_line("/proc/self/maps", maps_line_cb, &q) < 0)
+	if (for_each_line(path, fn, q) < 0)
 		return -1;
-	if (!q.found) {
+	if (!q->found) {
 		errno = ENOENT;
 		return -1;
 	}
 	return 0;
+}
+
+int mmapdemo_maps_line(const void *addr, char *buf, size_t size)
+{
+	struct maps_query q = { .addr = (uintptr_t)addr, .buf = buf, .size = size };
+
+	return maps_search("/proc/self/maps", maps_line_cb, &q);
 }
 
 static int smaps_cb(char *line, void *arg)
@@ -411,13 +421,7 @@ long mmapdemo_smaps_kb(const void *addr, const char *field)
 {
 	struct maps_query q = { .addr = (uintptr_t)addr, .field = field };
 
-	if (for_each_line("/proc/self/smaps", smaps_cb, &q) < 0)
-		return -1;
-	if (!q.found) {
-		errno = ENOENT;
-		return -1;
-	}
-	return q.kb;
+	return maps_search("/proc/self/smaps", smaps_cb, &q) ? -1 : q.kb;
 }
 
 int mmapdemo_smaps_vmflags(const void *addr, char *buf, size_t size)
@@ -426,13 +430,7 @@ int mmapdemo_smaps_vmflags(const void *addr, char *buf, size_t size)
 		.addr = (uintptr_t)addr, .buf = buf, .size = size, .field = "VmFlags",
 	};
 
-	if (for_each_line("/proc/self/smaps", smaps_cb, &q) < 0)
-		return -1;
-	if (!q.found) {
-		errno = ENOENT;
-		return -1;
-	}
-	return 0;
+	return maps_search("/proc/self/smaps", smaps_cb, &q);
 }
 
 bool mmapdemo_vmflag(const char *vmflags, const char *flag)
@@ -474,11 +472,26 @@ char mmapdemo_page_state(int fd, const void *addr, uint64_t index)
 	return pm.file ? 'S' : 'P';
 }
 
+char *mmapdemo_grid_line(int fd, const void *addr, size_t pages, uint64_t first_index,
+			 char *buf, size_t size)
+{
+	size_t page_size = mmapdemo_page_size();
+	size_t i;
+
+	for (i = 0; i < pages && i + 1 < size; i++)
+		buf[i] = mmapdemo_page_state(fd, (const char *)addr + i * page_size,
+					     first_index + i);
+	if (size)
+		buf[i] = '\0';
+	return buf;
+}
+
 int mmapdemo_print_grid(FILE *out, int fd, const void *addr, size_t pages,
 			uint64_t first_index)
 {
 	size_t page_size = mmapdemo_page_size();
-	size_t i;
+	char line[65];
+	size_t i, n;
 
 	if (mmapdemo_is_pfnmap(addr)) {
 		fprintf(out,
@@ -488,14 +501,13 @@ int mmapdemo_print_grid(FILE *out, int fd, const void *addr, size_t pages,
 			pages);
 		return 1;
 	}
-	for (i = 0; i < pages; i++) {
-		if (i % 64 == 0)
-			fprintf(out, "%s  page %6" PRIu64 " ", i ? "\n" : "",
-				first_index + i);
-		fputc(mmapdemo_page_state(fd, (const char *)addr + i * page_size,
-					  first_index + i), out);
+	for (i = 0; i < pages; i += n) {
+		n = pages - i < 64 ? pages - i : 64;
+		fprintf(out, "  page %6" PRIu64 " %s\n", first_index + i,
+			mmapdemo_grid_line(fd, (const char *)addr + i * page_size, n,
+					   first_index + i, line, sizeof(line)));
 	}
-	fprintf(out, "\n  (. not present, S device page, P private copy)\n");
+	fprintf(out, "  (. not present, S device page, P private copy)\n");
 	return 0;
 }
 
@@ -523,31 +535,316 @@ void mmapdemo_print_stats(FILE *out, const struct mmapdemo_stats *st)
 		(unsigned long long)st->mapped_pages);
 }
 
-int mmapdemo_nr_unexpected;
+/* ---------------------------------------------------------------- programs */
 
-void mmapdemo_unexpected(const char *fmt, ...)
+static const char *prog_name;
+static const char *prog_usage;
+static const char *err_tag;
+static int step_no;
+
+void mmapdemo_program(const char *prog, const char *usage)
+{
+	prog_name = prog;
+	prog_usage = usage;
+}
+
+const char *mmapdemo_prog(void)
+{
+	return prog_name ? prog_name : program_invocation_short_name;
+}
+
+void mmapdemo_set_tag(const char *tag)
+{
+	err_tag = tag;
+}
+
+/* "[TAG] " or "". */
+static const char *tag_prefix(void)
+{
+	static char buf[64];
+
+	if (!err_tag || !*err_tag)
+		return "";
+	snprintf(buf, sizeof(buf), "%s ", err_tag);
+	return buf;
+}
+
+/* "PROG: [TAG ]<message>[: strerror(@err)]" on stderr (@err 0: without). */
+static void verror(int err, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: %s", mmapdemo_prog(), tag_prefix());
+	vfprintf(stderr, fmt, ap);
+	if (err)
+		fprintf(stderr, ": %s", strerror(err));
+	fputc('\n', stderr);
+}
+
+void mmapdemo_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("UNEXPECTED: ", stdout);
+	va_start(ap, fmt);
+	verror(0, fmt, ap);
+	va_end(ap);
+}
+
+void mmapdemo_die(const char *fmt, ...)
+{
+	int err = errno;	/* before fflush() can change it */
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(err, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void mmapdemo_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(0, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void mmapdemo_usage_error(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("; try --help\n", stderr);
+	exit(2);
+}
+
+/*
+ * The option getopt_long() just refused, as the user wrote it: "--name"
+ * (without "=value") for a long one, else "-c" (also out of "-qc").
+ */
+static const char *bad_option(char *const argv[])
+{
+	static char buf[64];
+	const char *arg = argv[optind - 1];
+
+	if (!strncmp(arg, "--", 2))
+		snprintf(buf, sizeof(buf), "%.*s", (int)strcspn(arg, "="), arg);
+	else if (optopt)
+		snprintf(buf, sizeof(buf), "-%c", optopt);
+	else
+		snprintf(buf, sizeof(buf), "%s", arg);
+	return buf;
+}
+
+int mmapdemo_getopt(int argc, char *const argv[], const char *shortopts,
+		    const struct option *longopts)
+{
+	char opts[64];
+	int c;
+
+	/* '+': stop at the first argument that is not an option; ':': report a missing value. */
+	if ((size_t)snprintf(opts, sizeof(opts), "+:%s", shortopts) >= sizeof(opts))
+		mmapdemo_fail("mmapdemo_getopt: option string too long");
+	opterr = 0;
+	c = getopt_long(argc, argv, opts, longopts, NULL);
+	switch (c) {
+	case 'h':
+		if (prog_usage)
+			fputs(prog_usage, stdout);
+		exit(0);
+	case ':':
+		mmapdemo_usage_error(mmapdemo_prog(), "option '%s' needs a value",
+				     bad_option(argv));
+	case '?':
+		/* optopt is the option's own character for "--flag=value". */
+		if (optopt && !strncmp(argv[optind - 1], "--", 2))
+			mmapdemo_usage_error(mmapdemo_prog(), "option '%s' takes no value",
+					     bad_option(argv));
+		mmapdemo_usage_error(mmapdemo_prog(), "unknown option '%s'", bad_option(argv));
+	case -1:
+		if (optind < argc)
+			mmapdemo_usage_error(mmapdemo_prog(), "unexpected argument '%s'",
+					     argv[optind]);
+		break;
+	}
+	return c;
+}
+
+uint64_t mmapdemo_parse_u64(const char *opt, const char *arg, uint64_t min, uint64_t max)
+{
+	bool hex = arg[0] == '0' && (arg[1] == 'x' || arg[1] == 'X');
+	const char *digits = hex ? arg + 2 : arg;
+	unsigned long long v = 0;
+	char *end = NULL;
+
+	/* strtoull() would take blanks, a sign and octal: only digits here. */
+	if (hex ? isxdigit((unsigned char)*digits) : isdigit((unsigned char)*digits)) {
+		errno = 0;
+		v = strtoull(digits, &end, hex ? 16 : 10);
+		if (!errno && !*end && v >= min && v <= max)
+			return v;
+	}
+	if (max == UINT64_MAX && !min)
+		mmapdemo_usage_error(mmapdemo_prog(), "%s: '%s' is not a number", opt, arg);
+	if (max == UINT64_MAX)
+		mmapdemo_usage_error(mmapdemo_prog(), "%s: '%s' is not a number of at least %llu",
+				     opt, arg, (unsigned long long)min);
+	mmapdemo_usage_error(mmapdemo_prog(), "%s: '%s' is not a number from %llu to %llu", opt,
+			     arg, (unsigned long long)min, (unsigned long long)max);
+}
+
+unsigned int mmapdemo_parse_modes(const char *opt, const char *arg, unsigned int allowed)
+{
+	const char *all = __builtin_popcount(allowed) == 2 ? "both" : "all";
+	char names[128] = "";
+	size_t len = 0;
+	uint64_t m;
+
+	if (!strcmp(arg, all))
+		return allowed;
+	if (!mmapdemo_mode_parse(arg, &m) && (allowed & MMAPDEMO_MODE_BIT(m)))
+		return MMAPDEMO_MODE_BIT(m);
+	for (m = 0; m < MMAPDEMO_NR_MODES; m++)
+		if (allowed & MMAPDEMO_MODE_BIT(m))
+			len += snprintf(names + len, sizeof(names) - len, "%s, ", mode_names[m]);
+	if (len >= 2)
+		names[len - 2] = '\0';
+	mmapdemo_usage_error(mmapdemo_prog(), "%s: '%s' is not %s or %s", opt, arg, names, all);
+}
+
+void mmapdemo_xset_mode(int fd, uint64_t mode)
+{
+	const char *name = mmapdemo_mode_name(mode);
+
+	if (mmapdemo_set_mode(fd, mode, 0))
+		mmapdemo_die("MMAPDEMO_IOC_SET_MODE %s", name ? name : "?");
+}
+
+void mmapdemo_xget_stats(int fd, struct mmapdemo_stats *stats)
+{
+	if (mmapdemo_get_stats(fd, stats))
+		mmapdemo_die("MMAPDEMO_IOC_GET_STATS");
+}
+
+void *mmapdemo_xmmap(size_t len, int prot, int flags, int fd, off_t off, const char *what)
+{
+	void *p = mmap(NULL, len, prot, flags, fd, off);
+
+	if (p == MAP_FAILED)
+		mmapdemo_die("mmap of %s (%zu bytes at offset %lld)", what, len, (long long)off);
+	return p;
+}
+
+void mmapdemo_xmunmap(void *addr, size_t len)
+{
+	if (munmap(addr, len))
+		mmapdemo_die("munmap");
+}
+
+pid_t mmapdemo_fork(void)
+{
+	fflush(stdout);
+	fflush(stderr);
+	return fork();
+}
+
+uint64_t mmapdemo_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+const char *mmapdemo_tmpdir(void)
+{
+	const char *dir = getenv("TMPDIR");
+
+	return dir && *dir ? dir : "/tmp";
+}
+
+static char tmp_path[PATH_MAX];
+static pid_t tmp_owner;
+
+int mmapdemo_tmpfile_remove(void)
+{
+	/* Only the process that made it: not a forked child on its way out. */
+	if (!tmp_path[0] || tmp_owner != getpid())
+		return 0;
+	if (unlink(tmp_path))
+		return -1;
+	tmp_path[0] = '\0';
+	return 0;
+}
+
+static void tmpfile_at_exit(void)
+{
+	mmapdemo_tmpfile_remove();
+}
+
+int mmapdemo_tmpfile(char *path, size_t size)
+{
+	static bool registered;
+	int fd;
+
+	snprintf(tmp_path, sizeof(tmp_path), "%s/%s.XXXXXX", mmapdemo_tmpdir(), mmapdemo_prog());
+	fd = mkostemp(tmp_path, O_CLOEXEC);
+	if (fd < 0) {
+		tmp_path[0] = '\0';
+		mmapdemo_die("temporary file in %s (set TMPDIR?)", mmapdemo_tmpdir());
+	}
+	tmp_owner = getpid();
+	if (!registered && !atexit(tmpfile_at_exit))
+		registered = true;
+	snprintf(path, size, "%s", tmp_path);
+	return fd;
+}
+
+int mmapdemo_demo_open(struct mmapdemo_info *info)
+{
+	int fd = mmapdemo_open(O_RDWR);
+
+	if (fd < 0)
+		mmapdemo_fail("open %s: %s (is mmapdemo.ko loaded?)", MMAPDEMO_DEV_PATH,
+			      strerror(errno));
+	if (mmapdemo_get_info(fd, info))
+		mmapdemo_die("MMAPDEMO_IOC_GET_INFO");
+	if (info->page_size != mmapdemo_page_size())
+		mmapdemo_fail("the device's page size %llu is not this process's %zu",
+			      (unsigned long long)info->page_size, mmapdemo_page_size());
+	return fd;
+}
+
+int mmapdemo_step(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("\n%d. ", ++step_no);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
 	putchar('\n');
-	/* Seen even if a forked child leaves with _exit() next. */
-	fflush(stdout);
-	mmapdemo_nr_unexpected++;
+	return step_no;
 }
 
-int mmapdemo_finish(const char *prog)
+void mmapdemo_doing(const char *fmt, ...)
 {
-	if (mmapdemo_nr_unexpected) {
-		printf("\n%s: %d claim(s) did not hold, see the UNEXPECTED lines\n", prog,
-		       mmapdemo_nr_unexpected);
-		return 1;
-	}
-	printf("\n%s: every claim checked\n", prog);
-	return 0;
+	va_list ap;
+
+	fputs("  doing: ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+void mmapdemo_restart_steps(void)
+{
+	step_no = 0;
 }
 
 void mmapdemo_print_wrapped(const char *first, const char *text)
@@ -584,30 +881,28 @@ void mmapdemo_why(const char *fmt, ...)
 	mmapdemo_print_wrapped("  why: ", text);
 }
 
-void mmapdemo_usage_error(const char *prog, const char *fmt, ...)
+int mmapdemo_nr_unexpected;
+
+void mmapdemo_unexpected(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog);
+	printf("UNEXPECTED: %s", tag_prefix());
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vprintf(fmt, ap);
 	va_end(ap);
-	fputs("; try --help\n", stderr);
-	exit(2);
+	putchar('\n');
+	fflush(stdout);
+	mmapdemo_nr_unexpected++;
 }
 
-int mmapdemo_demo_open(const char *prog, struct mmapdemo_info *info)
+int mmapdemo_finish(void)
 {
-	int fd = mmapdemo_open(O_RDWR);
-
-	if (fd < 0) {
-		fprintf(stderr, "%s: open %s: %s (is mmapdemo.ko loaded?)\n", prog,
-			MMAPDEMO_DEV_PATH, strerror(errno));
-		exit(1);
+	if (mmapdemo_nr_unexpected) {
+		printf("\n%s: %d claim(s) did not hold, see the UNEXPECTED lines\n",
+		       mmapdemo_prog(), mmapdemo_nr_unexpected);
+		return 1;
 	}
-	if (mmapdemo_get_info(fd, info)) {
-		fprintf(stderr, "%s: MMAPDEMO_IOC_GET_INFO: %s\n", prog, strerror(errno));
-		exit(1);
-	}
-	return fd;
+	printf("\n%s: every claim checked\n", mmapdemo_prog());
+	return 0;
 }

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * libmmapdemo: small helpers shared by the demos (userspace/) and the
- * selftests (selftests/). Linked into every program of both.
+ * libmmapdemo: small helpers shared by the demos (userspace/), the
+ * benchmark (bench/) and the selftests (selftests/). Linked into every
+ * program of them.
  *
  * Conventions: functions that wrap a system call return what the call
  * returns (0 or -1 with errno set); counting functions return a count or
- * -1 with errno set. Nothing here prints unless its name says so.
+ * -1 with errno set. Nothing here prints unless its name says so, but
+ * for the program helpers at the end, which print and may exit.
  */
 #ifndef LIBMMAPDEMO_H
 #define LIBMMAPDEMO_H
@@ -14,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <linux/mmapdemo.h>
 
@@ -108,6 +111,12 @@ bool mmapdemo_is_pfnmap(const void *addr);
  */
 char mmapdemo_page_state(int fd, const void *addr, uint64_t index);
 /*
+ * The states of [addr, addr + pages * page size) as a string, one
+ * character per page (at most @size - 1 of them), into @buf; returns it.
+ */
+char *mmapdemo_grid_line(int fd, const void *addr, size_t pages, uint64_t first_index,
+			 char *buf, size_t size);
+/*
  * Print one character per page of [addr, addr + pages * page size), 64 a
  * line, buffer page @first_index first. For a VM_PFNMAP mapping, which
  * pagemap reports as holes, print why there is no grid instead. Returns 0
@@ -120,31 +129,131 @@ void mmapdemo_print_info(FILE *out, const struct mmapdemo_info *info);
 void mmapdemo_print_stats(FILE *out, const struct mmapdemo_stats *stats);
 
 /*
- * For the demos (userspace/mmapdemo-*.c): the parts of their narration
- * and error handling that are the same in every one of them.
+ * For the programs of userspace/ and bench/: the mechanics every one of
+ * them needs (its name on error lines, --help and option errors, number
+ * and mode parsing, step headings, fatal errors), so that a demo holds
+ * its own narration and little else.
+ *
+ * Exit statuses: 0 done, 1 a claim did not hold or a call failed, 2 a bad
+ * option or value (one line on stderr: "PROG: ...; try --help").
  */
 #define MMAPDEMO_PRINTF(f, a)	__attribute__((format(printf, f, a)))
+#define MMAPDEMO_NORETURN	__attribute__((noreturn))
+/* A macro's value as a string literal: MMAPDEMO_STR(MAX_REPS) is "99". */
+#define MMAPDEMO_STR(x)		MMAPDEMO_STR_(x)
+#define MMAPDEMO_STR_(x)	#x
+
+/*
+ * First thing in main(): the program's name for every line on stderr and
+ * the text --help prints. Until then errors are signed with the name of
+ * the executable.
+ */
+void mmapdemo_program(const char *prog, const char *usage);
+/* That name. */
+const char *mmapdemo_prog(void);
+/*
+ * A prefix for this process's error and UNEXPECTED lines, e.g. "[child]"
+ * after a fork (NULL or "" for none). The string is not copied.
+ */
+void mmapdemo_set_tag(const char *tag);
+
+struct option;
+/*
+ * getopt_long() for a program of options only. Returns the next option
+ * character, or -1 when all of argv is read. Handles the rest itself:
+ * 'h' (map "help" to it) prints the usage and exits 0; an unknown option,
+ * a missing or unwanted value, and any argument that is not an option are
+ * a usage error. @shortopts as for getopt(), without a leading '+' or ':'.
+ */
+int mmapdemo_getopt(int argc, char *const argv[], const char *shortopts,
+		    const struct option *longopts);
+/* "PROG: <message>; try --help" on stderr, exit 2 (@prog: the selftests name theirs). */
+void mmapdemo_usage_error(const char *prog, const char *fmt, ...)
+	MMAPDEMO_PRINTF(2, 3) MMAPDEMO_NORETURN;
+/*
+ * The value @arg of option @opt as a number from @min to @max, decimal
+ * or 0x-hexadecimal, nothing else (no sign, no blanks, no suffix); a
+ * usage error otherwise ("--reps: 'x' is not a number from 1 to 99").
+ */
+uint64_t mmapdemo_parse_u64(const char *opt, const char *arg, uint64_t min, uint64_t max);
+/* The bit of MMAPDEMO_MODE_* @mode in a set of modes. */
+#define MMAPDEMO_MODE_BIT(mode)	(1U << (mode))
+/*
+ * The value of a --mode option: one mode name of the set @allowed, or
+ * "both" (a set of two) or "all" (more) for the whole set; returns the
+ * modes chosen, a usage error for anything else ("--mode: 'huge' is not
+ * fault, remap or both").
+ */
+unsigned int mmapdemo_parse_modes(const char *opt, const char *arg, unsigned int allowed);
+
+/*
+ * Fatal errors, on stderr after flushing stdout (the narration so far
+ * stays in order): "PROG: [TAG ]<message>: <strerror(errno)>" and exit 1
+ * (without ": ..." when errno is 0).
+ */
+void mmapdemo_die(const char *fmt, ...) MMAPDEMO_PRINTF(1, 2) MMAPDEMO_NORETURN;
+/* The same without errno: "PROG: [TAG ]<message>", exit 1. */
+void mmapdemo_fail(const char *fmt, ...) MMAPDEMO_PRINTF(1, 2) MMAPDEMO_NORETURN;
+/* That line alone, without exiting: the caller goes on or returns 1. */
+void mmapdemo_error(const char *fmt, ...) MMAPDEMO_PRINTF(1, 2);
+
+/* Calls that either work or end the program with mmapdemo_die(). */
+void mmapdemo_xset_mode(int fd, uint64_t mode);
+void mmapdemo_xget_stats(int fd, struct mmapdemo_stats *stats);
+/* mmap(); @what names the object in the error line ("the file"). */
+void *mmapdemo_xmmap(size_t len, int prot, int flags, int fd, off_t off, const char *what);
+void mmapdemo_xmunmap(void *addr, size_t len);
+/*
+ * fork() with stdout and stderr flushed first, so that no line buffered
+ * before it is printed twice. Returns what fork() returns.
+ */
+pid_t mmapdemo_fork(void);
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t mmapdemo_now_ns(void);
+
+/* $TMPDIR, or /tmp when it is unset or empty. */
+const char *mmapdemo_tmpdir(void);
+/*
+ * A new empty file PROG.XXXXXX in mmapdemo_tmpdir(), opened read-write
+ * and close-on-exec; its name into @path. The process that made it
+ * removes it when it exits, or earlier with mmapdemo_tmpfile_remove().
+ * One at a time. Returns the fd; mmapdemo_die() on failure.
+ */
+int mmapdemo_tmpfile(char *path, size_t size);
+/* Remove that file now; 0, or -1 with errno set (nothing to remove: 0). */
+int mmapdemo_tmpfile_remove(void);
+
+/*
+ * Open the device read-write and get its info; on failure say why on
+ * stderr ("is mmapdemo.ko loaded?") and exit 1, as for a device page size
+ * other than this process's. Returns the fd.
+ */
+int mmapdemo_demo_open(struct mmapdemo_info *info);
+
+/*
+ * The narration. A step: "\nN. <title>" (numbered from 1; returns N),
+ * then what it does, "  doing: <text>", and at the end why, "  why: ..."
+ * wrapped at 78 columns.
+ */
+int mmapdemo_step(const char *fmt, ...) MMAPDEMO_PRINTF(1, 2);
+void mmapdemo_doing(const char *fmt, ...) MMAPDEMO_PRINTF(1, 2);
+/* Number the next step 1 again (a demo that tells its story per mode). */
+void mmapdemo_restart_steps(void);
+void mmapdemo_why(const char *fmt, ...) MMAPDEMO_PRINTF(1, 2);
+/* @text after @first, wrapped at 78 columns and indented under it. */
+void mmapdemo_print_wrapped(const char *first, const char *text);
 
 /* Claims of the running process that did not hold (mmapdemo_unexpected()). */
 extern int mmapdemo_nr_unexpected;
-/* "UNEXPECTED: ..." on stdout (flushed), counted: the demo exits 1 at the end. */
+/*
+ * "UNEXPECTED: [TAG ]..." on stdout (flushed, so that it is seen even if
+ * a forked child leaves with _exit() next), counted.
+ */
+void mmapdemo_unexpected(const char *fmt, ...) MMAPDEMO_PRINTF(1, 2);
 /*
  * The demo's last line: "PROG: every claim checked", or how many did not
  * hold. Returns the demo's exit status: 0, or 1 after any UNEXPECTED.
  */
-int mmapdemo_finish(const char *prog);
-void mmapdemo_unexpected(const char *fmt, ...) MMAPDEMO_PRINTF(1, 2);
-/* @text after @first, wrapped at 78 columns and indented under it. */
-void mmapdemo_print_wrapped(const char *first, const char *text);
-/* The closing "  why: ..." sentence of a step, wrapped. */
-void mmapdemo_why(const char *fmt, ...) MMAPDEMO_PRINTF(1, 2);
-/* "PROG: <message>; try --help" on stderr, exit 2. */
-void mmapdemo_usage_error(const char *prog, const char *fmt, ...)
-	MMAPDEMO_PRINTF(2, 3) __attribute__((noreturn));
-/*
- * Open the device read-write and get its info; on failure say why on
- * stderr ("is mmapdemo.ko loaded?") and exit 1. Returns the fd.
- */
-int mmapdemo_demo_open(const char *prog, struct mmapdemo_info *info);
+int mmapdemo_finish(void);
 
 #endif /* LIBMMAPDEMO_H */

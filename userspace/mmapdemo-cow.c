@@ -21,12 +21,9 @@
  * printed as "UNEXPECTED: ..." and the demo exits with status 1.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -62,19 +59,13 @@ static bool root;		/* MMAPDEMO_IOC_GET_PFN works: PFNs are visible */
 static const char *tag = "";	/* "[parent] " or "[child] " during step 6 */
 static const char *mname;	/* name of the mode being shown */
 
-static void die(const char *what)
+/* Each step: "N. Title (mode M)", then "  doing: ...". */
+static void step(const char *title, const char *doing)
 {
-	fprintf(stderr, PROG ": %s: %s\n", what, strerror(errno));
-	exit(1);
+	mmapdemo_step("%s (mode %s)", title, mname);
+	mmapdemo_doing("%s", doing);
 }
 
-/* Each step: "N. Title", then "  doing: ...". */
-static void step(int n, const char *title, const char *doing)
-{
-	printf("\n%d. %s (mode %s)\n  doing: %s\n", n, title, mname, doing);
-}
-
-/* Print @text after @first, wrapped at 78 columns under its first word. */
 static char *page(void *m, size_t index)
 {
 	return (char *)m + index * ps;
@@ -86,18 +77,22 @@ static const char *who(void)
 	return tag;
 }
 
+/* "[parent]", "[child]" or NULL: for the narration and the error lines. */
+static void set_who(const char *name)
+{
+	static char buf[16];
+
+	snprintf(buf, sizeof(buf), "%s ", name ? name : "");
+	tag = name ? buf : "";
+	mmapdemo_set_tag(name);
+}
+
 /* ---------------------------------------------------------------- evidence */
 
 struct cost {
 	long minflt;			/* minor faults of this thread */
 	unsigned long long faults;	/* .fault calls in the driver */
 };
-
-static void get_stats(struct mmapdemo_stats *st)
-{
-	if (mmapdemo_get_stats(fd, st))
-		die("MMAPDEMO_IOC_GET_STATS");
-}
 
 /*
  * Load (@value < 0) or store one byte at @addr and count what it cost.
@@ -108,11 +103,11 @@ static void touch_one(void *addr, int value, struct cost *c)
 {
 	struct mmapdemo_stats before, after;
 
-	get_stats(&before);
+	mmapdemo_xget_stats(fd, &before);
 	c->minflt = mmapdemo_touch(addr, 1, 1, value);
 	if (c->minflt < 0)
-		die("mmapdemo_touch");
-	get_stats(&after);
+		mmapdemo_die("mmapdemo_touch");
+	mmapdemo_xget_stats(fd, &after);
 	c->faults = after.faults - before.faults;
 }
 
@@ -143,15 +138,15 @@ static void show_cost(const char *what, const struct cost *c, long want_faults,
 	printf("  %s%s: %s: %llu .fault call%s, %ld minor fault%s\n", who(), mname, what,
 	       c->faults, c->faults == 1 ? "" : "s", c->minflt, c->minflt == 1 ? "" : "s");
 	if ((long long)c->faults != want_faults || c->minflt != want_minflt)
-		mmapdemo_unexpected("%s%s: expected %ld .fault call(s) and %ld minor fault(s) (%s)",
-			   who(), what, want_faults, want_minflt, expl);
+		mmapdemo_unexpected("%s: expected %ld .fault call(s) and %ld minor fault(s) (%s)",
+				    what, want_faults, want_minflt, expl);
 }
 
 /* Device text of buffer page @index, read with read(). */
 static void dev_read(uint64_t index, char *buf)
 {
 	if (pread(fd, buf, TEXT_MAX, (off_t)(index * ps)) != TEXT_MAX)
-		die("read");
+		mmapdemo_die("read");
 	buf[TEXT_MAX - 1] = '\0';
 }
 
@@ -160,7 +155,7 @@ static void dev_write(uint64_t index, const char *text)
 	ssize_t len = (ssize_t)strlen(text) + 1;
 
 	if (pwrite(fd, text, len, (off_t)(index * ps)) != len)
-		die("write");
+		mmapdemo_die("write");
 }
 
 /* PFN of buffer page @index, or 0 when hidden (not root). */
@@ -171,7 +166,7 @@ static uint64_t dev_pfn(uint64_t index)
 	if (!root)
 		return 0;
 	if (mmapdemo_get_pfn(fd, index, &pfn))
-		die("MMAPDEMO_IOC_GET_PFN");
+		mmapdemo_die("MMAPDEMO_IOC_GET_PFN");
 	return pfn;
 }
 
@@ -189,7 +184,7 @@ static struct mmapdemo_pagemap show_pagemap(const char *name, void *m, uint64_t 
 	char pfn[48] = "PFN hidden (not root)";
 
 	if (mmapdemo_pagemap(page(m, index), &pm))
-		die("/proc/self/pagemap");
+		mmapdemo_die("/proc/self/pagemap");
 	if (!pm.present) {
 		printf("  %s%s page %" PRIu64 ": pagemap says not present\n", who(), name, index);
 		return pm;
@@ -207,33 +202,31 @@ static void expect_device_page(const char *name, const struct mmapdemo_pagemap *
 			       uint64_t index)
 {
 	if (!pm->present || !pm->file)
-		mmapdemo_unexpected("%s%s page %" PRIu64 " should map the device page (present, file bit set)",
-			   who(), name, index);
+		mmapdemo_unexpected("%s page %" PRIu64 " should map the device page (present, file bit set)",
+				    name, index);
 	else if (root && pm->pfn != dev_pfn(index))
-		mmapdemo_unexpected("%s%s page %" PRIu64 " has PFN %#" PRIx64 ", the device page is %#" PRIx64,
-			   who(), name, index, pm->pfn, dev_pfn(index));
+		mmapdemo_unexpected("%s page %" PRIu64 " has PFN %#" PRIx64 ", the device page is %#" PRIx64,
+				    name, index, pm->pfn, dev_pfn(index));
 }
 
 /* Check that page @index of @name is a private anonymous copy. */
 static void expect_copy(const char *name, const struct mmapdemo_pagemap *pm, uint64_t index)
 {
 	if (!pm->present || pm->file)
-		mmapdemo_unexpected("%s%s page %" PRIu64 " should be an anonymous copy (present, file bit clear)",
-			   who(), name, index);
+		mmapdemo_unexpected("%s page %" PRIu64 " should be an anonymous copy (present, file bit clear)",
+				    name, index);
 	else if (root && pm->pfn == dev_pfn(index))
-		mmapdemo_unexpected("%s%s page %" PRIu64 " still has the device page's PFN after the write",
-			   who(), name, index);
+		mmapdemo_unexpected("%s page %" PRIu64 " still has the device page's PFN after the write",
+				    name, index);
 }
 
 /* The child's grid: mmapdemo_print_grid()'s legend, on one prefixed line. */
 static void child_grid(const char *name, void *m, size_t n)
 {
-	size_t i;
+	char line[64];
 
-	printf("  %s%s: ", who(), name);
-	for (i = 0; i < n; i++)
-		putchar(mmapdemo_page_state(fd, page(m, i), i));
-	printf("   (. not present, S device page, P private copy)\n");
+	printf("  %s%s: %s   (. not present, S device page, P private copy)\n", who(), name,
+	       mmapdemo_grid_line(fd, m, n, 0, line, sizeof(line)));
 }
 
 /* Page-state grids of both mappings; remap mode has none (said once). */
@@ -262,10 +255,10 @@ static unsigned long long show_maps(const char *name, void *m, char perms[5])
 	char line[512];
 
 	if (mmapdemo_maps_line(m, line, sizeof(line)))
-		die("/proc/self/maps");
+		mmapdemo_die("/proc/self/maps");
 	printf("  %s: %s\n", name, line);
 	if (sscanf(line, "%*x-%*x %4s %llx", perms, &off) != 2)
-		die("/proc/self/maps: cannot parse");
+		mmapdemo_fail("/proc/self/maps: cannot parse '%s'", line);
 	return off;
 }
 
@@ -292,8 +285,7 @@ struct results {
  */
 static int map_both(uint64_t mode, size_t *n, void **s, void **p)
 {
-	if (mmapdemo_set_mode(fd, mode, 0))
-		die("MMAPDEMO_IOC_SET_MODE");
+	mmapdemo_xset_mode(fd, mode);
 	for (;;) {
 		*p = mmap(NULL, *n * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 		if (*p != MAP_FAILED)
@@ -319,7 +311,7 @@ static void step1(size_t n)
 	char text[TEXT_MAX], back[TEXT_MAX];
 	size_t i;
 
-	step(1, "Known content in the device",
+	step("Known content in the device",
 	     "write() \"device v1, page K\" into buffer pages 0..N-1");
 	for (i = 0; i < n; i++) {
 		snprintf(text, sizeof(text), V1, i);
@@ -342,7 +334,7 @@ static void step2(uint64_t mode, void *s, void *p, size_t n, struct results *r)
 	struct mmapdemo_pagemap pm;
 	char want[TEXT_MAX];
 
-	step(2, "Two mappings of the same pages",
+	step("Two mappings of the same pages",
 	     "mmap() pages 0..N-1 MAP_SHARED (s) and MAP_PRIVATE (p), then read p page 0");
 	printf("  /proc/self/maps:\n");
 	off_s = show_maps("  s", s, perms_s);
@@ -350,11 +342,11 @@ static void step2(uint64_t mode, void *s, void *p, size_t n, struct results *r)
 	if (perms_s[3] != 's' || perms_p[3] != 'p')
 		mmapdemo_unexpected("maps permissions are %s and %s, expected ...s and ...p", perms_s, perms_p);
 	if (mmapdemo_smaps_vmflags(p, vmflags, sizeof(vmflags)))
-		die("/proc/self/smaps");
+		mmapdemo_die("/proc/self/smaps");
 	printf("  smaps VmFlags of p: %s\n", vmflags);
 	if (mmapdemo_vmflag(vmflags, "pf") != remap)
 		mmapdemo_unexpected("VmFlags of p %s \"pf\" (VM_PFNMAP) in mode %s",
-			   remap ? "lacks" : "has", mname);
+				    remap ? "lacks" : "has", mname);
 	if (off_s != 0)
 		mmapdemo_unexpected("s's offset column is %#llx, expected the file offset 0", off_s);
 	if (!remap && off_p != 0)
@@ -367,7 +359,7 @@ static void step2(uint64_t mode, void *s, void *p, size_t n, struct results *r)
 			printf("  (so maps shows a physical address even to a process that is not root)\n");
 		if (root && off_p != dev_pfn(0) * ps)
 			mmapdemo_unexpected("p's offset column %#llx is not device page 0's PFN %#" PRIx64
-				   " x page size", off_p, dev_pfn(0));
+					    " x page size", off_p, dev_pfn(0));
 		if (!off_p)
 			mmapdemo_unexpected("p's offset column is 0 in mode remap, expected a physical address");
 	}
@@ -402,14 +394,14 @@ static void step3(uint64_t mode, void *s, void *p, size_t n, struct results *r)
 	struct cost c;
 	long anon_kb;
 
-	step(3, "Write to page 1 of the private mapping",
+	step("Write to page 1 of the private mapping",
 	     "store \"" PRIV1 "\" into p page 1 (not page 0: see step 6)");
 	printf("  before:\n");
 	show_dev_pfn(1);
 	if (!root)
 		printf("  (PFNs hidden: MMAPDEMO_IOC_GET_PFN and pagemap PFNs need root)\n");
 	if (!remap) {
-		printf("  doing: read s page 1, so that it is mapped and pagemap can show it\n");
+		mmapdemo_doing("read s page 1, so that it is mapped and pagemap can show it");
 		load(page(s, 1), &c);
 		pm = show_pagemap("s", s, 1);
 		expect_device_page("s", &pm, 1);
@@ -459,7 +451,7 @@ static void step4(void *s, void *p)
 {
 	char dev[TEXT_MAX], want[TEXT_MAX];
 
-	step(4, "The write went to a private copy",
+	step("The write went to a private copy",
 	     "read() device page 1, and read page 1 through s and through p");
 	snprintf(want, sizeof(want), V1, (size_t)1);
 	dev_read(1, dev);
@@ -485,7 +477,7 @@ static void step5(uint64_t mode, void *s, void *p, size_t n, struct results *r)
 	char dev[TEXT_MAX];
 	struct cost c;
 
-	step(5, "Unwritten private pages still track the device",
+	step("Unwritten private pages still track the device",
 	     "write() \"" V2_PAGE2 "\" to page 2, then read p page 2");
 	dev_write(2, V2_PAGE2);
 	load(page(p, 2), &r->read2);
@@ -502,7 +494,7 @@ static void step5(uint64_t mode, void *s, void *p, size_t n, struct results *r)
 		expect_device_page("p", &pm, 2);
 	}
 
-	printf("  doing: store \"" V2_PAGE1 "\" into s page 1, then read p page 1\n");
+	mmapdemo_doing("store \"" V2_PAGE1 "\" into s page 1, then read p page 1");
 	store_text(page(s, 1), V2_PAGE1, &c);
 	/* s page 1 was read in step 3: its PTE is there, and writable (MAP_SHARED). */
 	show_cost("s page 1 write", &c, 0, 0, "s page 1 is mapped writable since step 3");
@@ -543,7 +535,7 @@ static void child(uint64_t mode, void *s, void *p, size_t n, uint64_t parent_p1_
 	struct cost c;
 
 	mmapdemo_nr_unexpected = 0;	/* the exit status tells the parent about this process only */
-	tag = "[child] ";
+	set_who("[child]");
 	if (remap) {
 		printf("  %sstarted; fork copied every PTE of both VM_PFNMAP VMAs (pagemap cannot show them)\n",
 		       who());
@@ -559,15 +551,15 @@ static void child(uint64_t mode, void *s, void *p, size_t n, uint64_t parent_p1_
 	load(page(p, 1), &c);
 	printf("  %sp page 1 reads \"%.*s\"\n", who(), TEXT_MAX, page(p, 1));
 	if (!text_is(page(p, 1), PRIV1))
-		mmapdemo_unexpected("%sp page 1 does not show the parent's private copy", who());
+		mmapdemo_unexpected("p page 1 does not show the parent's private copy");
 	show_cost("p page 1 read", &c, 0, 0, "fork copied the PTE");
 	if (!remap) {
 		pm = show_pagemap("p", p, 1);
 		if (!pm.present || pm.file || pm.exclusive)
-			mmapdemo_unexpected("%sp page 1 should be an anonymous page mapped twice", who());
+			mmapdemo_unexpected("p page 1 should be an anonymous page mapped twice");
 		if (root && pm.pfn != parent_p1_pfn)
-			mmapdemo_unexpected("%sp page 1 has PFN %#" PRIx64 ", the parent's copy %#" PRIx64,
-				   who(), pm.pfn, parent_p1_pfn);
+			mmapdemo_unexpected("p page 1 has PFN %#" PRIx64 ", the parent's copy %#" PRIx64,
+					    pm.pfn, parent_p1_pfn);
 		else if (root)
 			printf("  %ssame PFN as the parent's copy: one page, shared read-only\n", who());
 	}
@@ -589,9 +581,9 @@ static void child(uint64_t mode, void *s, void *p, size_t n, uint64_t parent_p1_
 		pm = show_pagemap("p", p, 1);
 		expect_copy("p", &pm, 1);
 		if (!pm.exclusive)
-			mmapdemo_unexpected("%sp page 1 should now be mapped once", who());
+			mmapdemo_unexpected("p page 1 should now be mapped once");
 		if (root && pm.pfn == parent_p1_pfn)
-			mmapdemo_unexpected("%sp page 1 still has the parent's PFN after the write", who());
+			mmapdemo_unexpected("p page 1 still has the parent's PFN after the write");
 		else if (root)
 			printf("  %sPFN changed from %#" PRIx64 " to %#" PRIx64 ": the child's own copy\n",
 			       who(), parent_p1_pfn, pm.pfn);
@@ -600,17 +592,16 @@ static void child(uint64_t mode, void *s, void *p, size_t n, uint64_t parent_p1_
 
 	/* The costs go to the parent for the summary; then wait for its turn. */
 	if (write(to_parent, r, sizeof(*r)) != (ssize_t)sizeof(*r))
-		die("pipe write");
+		mmapdemo_die("pipe write");
 	if (!xread_byte(from_parent)) {
-		mmapdemo_unexpected("%sthe parent went away", who());
+		mmapdemo_unexpected("the parent went away");
 		_exit(1);
 	}
 
 	printf("  %sdoing: read p page 2 after the parent's private write to it\n", who());
 	printf("  %sp page 2 reads \"%.*s\"\n", who(), TEXT_MAX, page(p, 2));
 	if (!text_is(page(p, 2), V2_PAGE2))
-		mmapdemo_unexpected("%sp page 2 is not the device's content: the parent's private write leaked",
-			   who());
+		mmapdemo_unexpected("p page 2 is not the device's content: the parent's private write leaked");
 	else
 		printf("  %s%s: child does not see the parent's private write\n", who(), mname);
 	fflush(stdout);
@@ -628,7 +619,7 @@ static void step6(uint64_t mode, void *s, void *p, size_t n, struct results *r)
 	bool ok;
 	pid_t pid;
 
-	step(6, "fork: shared pages are shared, private pages are not",
+	step("fork: shared pages are shared, private pages are not",
 	     "fork(); the child writes s page 0 and p page 1,\n"
 	     "         then the parent reads them and writes p page 2");
 	if (remap)
@@ -640,10 +631,9 @@ static void step6(uint64_t mode, void *s, void *p, size_t n, struct results *r)
 		p1_pfn = pm.pfn;
 	}
 	if (pipe(to_parent) || pipe(to_child))
-		die("pipe");
-	get_stats(&before);
-	fflush(stdout);
-	pid = fork();
+		mmapdemo_die("pipe");
+	mmapdemo_xget_stats(fd, &before);
+	pid = mmapdemo_fork();
 	if (pid < 0) {
 		mmapdemo_unexpected("fork failed: %s", strerror(errno));
 		close(to_parent[0]);
@@ -659,11 +649,11 @@ static void step6(uint64_t mode, void *s, void *p, size_t n, struct results *r)
 	}
 	close(to_parent[1]);
 	close(to_child[0]);
-	tag = "[parent] ";
+	set_who("[parent]");
 
 	/* Handshake: wait until the child has done its writes. */
 	ok = read(to_parent[0], &cr, sizeof(cr)) == (ssize_t)sizeof(cr);
-	get_stats(&forked);
+	mmapdemo_xget_stats(fd, &forked);
 	printf("  %sthe child has written; fork made %llu vm_ops->open call%s (one per device VMA)\n",
 	       who(), forked.vma_opens - before.vma_opens,
 	       forked.vma_opens - before.vma_opens == 1 ? "" : "s");
@@ -707,19 +697,19 @@ static void step6(uint64_t mode, void *s, void *p, size_t n, struct results *r)
 		mmapdemo_unexpected("the child went away: %s", strerror(errno));
 
 	if (waitpid(pid, &status, 0) != pid)
-		die("waitpid");
+		mmapdemo_die("waitpid");
 	close(to_parent[0]);
 	close(to_child[1]);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		mmapdemo_unexpected("the child %s", WIFEXITED(status) ? "found unexpected results" :
-			   "was killed by a signal");
-	get_stats(&after);
+				    "was killed by a signal");
+	mmapdemo_xget_stats(fd, &after);
 	printf("  %sthe child exited: %llu vm_ops->close call%s\n",
 	       who(), after.vma_closes - forked.vma_closes,
 	       after.vma_closes - forked.vma_closes == 1 ? "" : "s");
 	if (after.vma_closes - forked.vma_closes != 2)
 		mmapdemo_unexpected("the child's exit should close its 2 device VMAs");
-	tag = "";
+	set_who(NULL);
 	show_grids(s, p, n);
 	mmapdemo_why("fork gave the child write-protected copies of p's PTEs, so both share p's pages "
 	    "until one writes and only the writer gets a copy, while s maps the device pages, "
@@ -743,7 +733,7 @@ static void step7(uint64_t mode, const struct results *r)
 {
 	bool remap = mode == MMAPDEMO_MODE_REMAP;
 
-	step(7, "Summary", "one line per observation, then its reason");
+	step("Summary", "one line per observation, then its reason");
 	summary("p read page 0", &r->read0, remap ?
 		"remap_pfn_range() made every PTE at mmap() time." :
 		"a read fault maps the device page itself, read-only in a private mapping.");
@@ -775,6 +765,7 @@ static void run_mode(uint64_t mode, size_t n)
 	void *s, *p;
 
 	mname = mmapdemo_mode_name(mode);
+	mmapdemo_restart_steps();
 	printf("\n=== mode %s: %s ===\n", mname, mode == MMAPDEMO_MODE_REMAP ?
 	       "remap_pfn_range() at mmap time, VM_PFNMAP" :
 	       "vm_operations_struct.fault, one page per first touch");
@@ -795,7 +786,7 @@ static void run_mode(uint64_t mode, size_t n)
 			       "  and remap_pfn_range() can COW-map only a contiguous range\n", n - 1);
 			return;
 		}
-		die("mmap");
+		mmapdemo_die("mmap of %s", MMAPDEMO_DEV_PATH);
 	}
 	step2(mode, s, p, n, &r);
 	step3(mode, s, p, n, &r);
@@ -803,8 +794,8 @@ static void run_mode(uint64_t mode, size_t n)
 	step5(mode, s, p, n, &r);
 	step6(mode, s, p, n, &r);
 	step7(mode, &r);
-	if (munmap(p, n * ps) || munmap(s, n * ps))
-		die("munmap");
+	mmapdemo_xmunmap(p, n * ps);
+	mmapdemo_xmunmap(s, n * ps);
 }
 
 int main(int argc, char **argv)
@@ -815,75 +806,37 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool do_fault = true, do_remap = true;
+	unsigned int modes = MMAPDEMO_MODE_BIT(MMAPDEMO_MODE_FAULT) |
+			     MMAPDEMO_MODE_BIT(MMAPDEMO_MODE_REMAP);
 	unsigned long long want = 0;
 	struct mmapdemo_info info;
-	uint64_t pfn, m;
-	char *end;
+	uint64_t pfn;
 	size_t n;
 	int c;
 
 	/* A child that dies early must not take the parent down with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":m:p:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			if (!strcmp(optarg, "both")) {
-				do_fault = true;
-				do_remap = true;
-				break;
-			}
-			if (mmapdemo_mode_parse(optarg, &m))
-				mmapdemo_usage_error(PROG, "bad --mode '%s' (fault, remap or both)", optarg);
-			do_fault = m == MMAPDEMO_MODE_FAULT;
-			do_remap = m == MMAPDEMO_MODE_REMAP;
-			break;
-		case 'p':
-			errno = 0;
-			want = strtoull(optarg, &end, 10);
-			if (errno || end == optarg || *end || optarg[0] == '-' || want < MIN_PAGES)
-				mmapdemo_usage_error(PROG, "bad --pages '%s' (a number, at least 3)", optarg);
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case ':':
-			mmapdemo_usage_error(PROG, "option %s needs a value", argv[optind - 1]);
-			break;
-		default:
-			if (optopt) {
-				char opt[3] = { '-', (char)optopt, '\0' };
-
-				mmapdemo_usage_error(PROG, "unknown option '%s'", opt);
-			}
-			mmapdemo_usage_error(PROG, "unknown option '%s'", argv[optind - 1]);
-		}
+	mmapdemo_program(PROG, usage);
+	while ((c = mmapdemo_getopt(argc, argv, "m:p:h", opts)) != -1) {
+		if (c == 'm')
+			modes = mmapdemo_parse_modes("--mode", optarg, modes);
+		else
+			want = mmapdemo_parse_u64("--pages", optarg, MIN_PAGES, UINT64_MAX);
 	}
-	if (optind < argc)
-		mmapdemo_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
 
-	fd = mmapdemo_demo_open(PROG, &info);
+	fd = mmapdemo_demo_open(&info);
 	ps = info.page_size;
 	buf_pages = info.pages;
 	contiguous = info.flags & MMAPDEMO_INFO_CONTIGUOUS;
-	if (ps != mmapdemo_page_size()) {
-		fprintf(stderr, PROG ": kernel page size %zu, userspace %zu\n", ps,
-			mmapdemo_page_size());
-		return 1;
-	}
 	root = !mmapdemo_get_pfn(fd, 0, &pfn);
 	if (!root && errno != EPERM)
-		die("MMAPDEMO_IOC_GET_PFN");
+		mmapdemo_die("MMAPDEMO_IOC_GET_PFN");
 
 	printf("mmapdemo-cow: copy-on-write on %s\n", MMAPDEMO_DEV_PATH);
 	mmapdemo_print_info(stdout, &info);
-	if (buf_pages < MIN_PAGES) {
-		fflush(stdout);
-		fprintf(stderr, PROG ": the buffer has %llu page(s), this demo needs %d (insmod mmapdemo.ko pages=%d or more)\n",
-			(unsigned long long)buf_pages, MIN_PAGES, MIN_PAGES);
-		return 1;
-	}
+	if (buf_pages < MIN_PAGES)
+		mmapdemo_fail("the buffer has %llu page(s), this demo needs %d (insmod mmapdemo.ko pages=%d or more)",
+			      (unsigned long long)buf_pages, MIN_PAGES, MIN_PAGES);
 	n = buf_pages < DEFAULT_PAGES ? buf_pages : DEFAULT_PAGES;
 	if (want && want > buf_pages)
 		printf("  --pages %llu clamped to the buffer's %llu pages\n", want,
@@ -895,14 +848,13 @@ int main(int argc, char **argv)
 		printf("  not root: PFNs are hidden (MMAPDEMO_IOC_GET_PFN says EPERM and pagemap\n"
 		       "  zeroes them), so pages are told apart by pagemap's file bit alone\n");
 
-	if (do_fault)
+	if (modes & MMAPDEMO_MODE_BIT(MMAPDEMO_MODE_FAULT))
 		run_mode(MMAPDEMO_MODE_FAULT, n);
-	if (do_remap)
+	if (modes & MMAPDEMO_MODE_BIT(MMAPDEMO_MODE_REMAP))
 		run_mode(MMAPDEMO_MODE_REMAP, n);
 
 	/* Mappings made earlier keep their mode; this just tidies the file. */
-	if (mmapdemo_set_mode(fd, info.mode, 0))
-		die("MMAPDEMO_IOC_SET_MODE");
+	mmapdemo_xset_mode(fd, info.mode);
 	close(fd);
-	return mmapdemo_finish(PROG);
+	return mmapdemo_finish();
 }

@@ -18,12 +18,12 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -48,27 +48,7 @@ static const char usage[] =
 	"               instead of a temporary file in $TMPDIR or /tmp (removed)\n"
 	"  -h, --help   this text\n";
 
-static int step_no;
 static size_t ps;
-static char temp_path[4096];	/* the temporary file, until removed */
-
-static void remove_temp(void)
-{
-	if (temp_path[0])
-		unlink(temp_path);
-	temp_path[0] = '\0';
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, PROG ": %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static void heading(const char *title, const char *doing)
-{
-	printf("\n%d. %s\n  doing: %s\n", ++step_no, title, doing);
-}
 
 static void show_maps(const char *name, const void *addr)
 {
@@ -85,7 +65,7 @@ static long show_smaps(const char *name, const void *addr, const char *when)
 	long anon = mmapdemo_smaps_kb(addr, "Anonymous");
 
 	if (rss < 0 || anon < 0)
-		die("/proc/self/smaps");
+		mmapdemo_die("/proc/self/smaps");
 	printf("  smaps (%s) %s: Rss %ld kB, Anonymous %ld kB\n", name, when, rss, anon);
 	return anon;
 }
@@ -94,7 +74,7 @@ static void grid(const void *addr, size_t pages)
 {
 	fflush(stdout);
 	if (mmapdemo_print_grid(stdout, -1, addr, pages, 0) < 0)
-		die("page-state grid");
+		mmapdemo_die("page-state grid");
 	printf("  (for a file, S is a page of its page cache)\n");
 }
 
@@ -106,10 +86,10 @@ static void read_file(const char *path, off_t off, char *buf, size_t len)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		die(path);
+		mmapdemo_die("%s", path);
 	n = pread(fd, buf, len - 1, off);
 	if (n < 0)
-		die("pread");
+		mmapdemo_die("pread");
 	buf[n] = '\0';
 	close(fd);
 }
@@ -143,12 +123,12 @@ static bool load_may_bus(const volatile char *p, char *out)
 
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGBUS, &sa, &old))
-		die("sigaction");
+		mmapdemo_die("sigaction");
 	bus_sig = 0;
 	if (!sigsetjmp(bus_jmp, 1))
 		*out = *p;
 	if (sigaction(SIGBUS, &old, NULL))
-		die("sigaction");
+		mmapdemo_die("sigaction");
 	return bus_sig;
 }
 
@@ -161,21 +141,17 @@ static const char changed1[] = "page 1 changed by write()";
 
 static char *map_file(int fd, int flags)
 {
-	char *m = mmap(NULL, NPAGES * ps, PROT_READ | PROT_WRITE, flags, fd, 0);
-
-	if (m == MAP_FAILED)
-		die("mmap");
-	return m;
+	return mmapdemo_xmmap(NPAGES * ps, PROT_READ | PROT_WRITE, flags, fd, 0, "the file");
 }
 
 static void step_empty(int fd, const char *path, char **shared)
 {
 	struct stat st;
 
-	heading("An empty file, mapped",
-		"create the file (size 0); mmap(2 pages, MAP_SHARED) of it");
+	mmapdemo_step("An empty file, mapped");
+	mmapdemo_doing("create the file (size 0); mmap(2 pages, MAP_SHARED) of it");
 	if (fstat(fd, &st))
-		die("fstat");
+		mmapdemo_die("fstat");
 	printf("  %s: size %lld bytes\n", path, (long long)st.st_size);
 	*shared = map_file(fd, MAP_SHARED);
 	printf("  mmap() returned %p: it does not look at the file's size\n", (void *)*shared);
@@ -190,8 +166,8 @@ static void step_sigbus(char *shared)
 {
 	char c = 0;
 
-	heading("Touching the mapping past the end of the file: SIGBUS",
-		"load the first byte, with a SIGBUS handler that siglongjmp()s back");
+	mmapdemo_step("Touching the mapping past the end of the file: SIGBUS");
+	mmapdemo_doing("load the first byte, with a SIGBUS handler that siglongjmp()s back");
 	if (load_may_bus(shared, &c)) {
 		printf("  caught signal %d (%s), si_code %d (%s), si_addr %p (the byte loaded: %p)\n",
 		       (int)bus_sig, strsignal(bus_sig), bus_code,
@@ -209,17 +185,17 @@ static void step_shared(int fd, const char *path, char *shared)
 {
 	char buf[64], c = 0;
 
-	heading("ftruncate() to 2 pages, write through MAP_SHARED, msync(), pread()",
-		"ftruncate(8 kB); store a text in page 0; msync(MS_SYNC); pread() through a new fd");
+	mmapdemo_step("ftruncate() to 2 pages, write through MAP_SHARED, msync(), pread()");
+	mmapdemo_doing("ftruncate(8 kB); store a text in page 0; msync(MS_SYNC); pread() through a new fd");
 	if (ftruncate(fd, (off_t)(NPAGES * ps)))
-		die("ftruncate");
+		mmapdemo_die("ftruncate");
 	if (load_may_bus(shared, &c))
 		mmapdemo_unexpected("SIGBUS after ftruncate()");
 	else
 		printf("  the same load now returns %d: a zero-filled page of the file\n", c);
 	memcpy(shared, shared_text, sizeof(shared_text));
 	if (msync(shared, NPAGES * ps, MS_SYNC))
-		die("msync");
+		mmapdemo_die("msync");
 	read_file(path, 0, buf, sizeof(buf));
 	printf("  pread() of %s at offset 0: \"%s\"\n", path, buf);
 	check_text("the file", buf, shared_text);
@@ -235,8 +211,8 @@ static void step_private(int fd, const char *path, char *shared, char **private)
 	struct mmapdemo_pagemap pm_s, pm_p;
 	char buf[64], c;
 
-	heading("MAP_PRIVATE of the same file: a write makes a private copy",
-		"mmap(2 pages, MAP_PRIVATE); read page 0; write a text into it; msync(MS_SYNC); pread()");
+	mmapdemo_step("MAP_PRIVATE of the same file: a write makes a private copy");
+	mmapdemo_doing("mmap(2 pages, MAP_PRIVATE); read page 0; write a text into it; msync(MS_SYNC); pread()");
 	*private = map_file(fd, MAP_PRIVATE);
 	show_maps("shared", shared);
 	show_maps("private", *private);
@@ -250,7 +226,7 @@ static void step_private(int fd, const char *path, char *shared, char **private)
 	anon_before = show_smaps("private", *private, "before the write");
 	memcpy(*private, private_text, sizeof(private_text));
 	if (msync(*private, NPAGES * ps, MS_SYNC))
-		die("msync");
+		mmapdemo_die("msync");
 	anon_after = show_smaps("private", *private, "after the write ");
 	if (!mmapdemo_pagemap(*private, &pm_p) && pm_p.pfn)
 		printf("  pagemap: private page 0 is now PFN 0x%" PRIx64 ", %s\n", pm_p.pfn,
@@ -275,18 +251,18 @@ static void step_follow(int fd, const char *path, char *shared, char *private)
 	char buf[64];
 	volatile char c;
 
-	heading("A private page not yet written still follows the file",
-		"read private page 1; write() new texts at offsets 0 and 4096 of the file; read both private pages");
+	mmapdemo_step("A private page not yet written still follows the file");
+	mmapdemo_doing("read private page 1; write() new texts at offsets 0 and 4096 of the file; read both private pages");
 	c = *p1;
 	(void)c;
 	printf("  private page 1 reads \"%s\" (never written: %s)\n", p1,
 	       mmapdemo_page_state(-1, p1, 1) == 'S' ? "mapped to the page-cache page" : "?");
 	if (mmapdemo_page_state(-1, p1, 1) != 'S')
 		mmapdemo_unexpected("private page 1 should map the file's page (S), pagemap says %c",
-		     mmapdemo_page_state(-1, p1, 1));
+				    mmapdemo_page_state(-1, p1, 1));
 	if (pwrite(fd, changed0, sizeof(changed0), 0) != (ssize_t)sizeof(changed0) ||
 	    pwrite(fd, changed1, sizeof(changed1), (off_t)ps) != (ssize_t)sizeof(changed1))
-		die("pwrite");
+		mmapdemo_die("pwrite");
 	read_file(path, (off_t)ps, buf, sizeof(buf));
 	printf("  after the write()s: private page 1 \"%s\", private page 0 \"%s\"\n", p1, p0);
 	printf("  shared page 0 \"%s\", file page 1 \"%s\"\n", shared, buf);
@@ -308,33 +284,30 @@ static void step_device(void)
 	char *m;
 	int fd;
 
-	heading("The same copy-on-write on " MMAPDEMO_DEV_PATH,
-		"write() a text to buffer page 0; mmap(1 page, MAP_PRIVATE) in mode fault; store into it; read() the device");
+	mmapdemo_step("The same copy-on-write on " MMAPDEMO_DEV_PATH);
+	mmapdemo_doing("write() a text to buffer page 0; mmap(1 page, MAP_PRIVATE) in mode fault; store into it; read() the device");
 	fd = mmapdemo_open(O_RDWR);
 	if (fd < 0) {
 		printf("  skipped: open %s: %s (is mmapdemo.ko loaded?)\n", MMAPDEMO_DEV_PATH,
 		       strerror(errno));
 		return;
 	}
-	if (mmapdemo_get_info(fd, &info) || mmapdemo_set_mode(fd, MMAPDEMO_MODE_FAULT, 0))
-		die("mmapdemo ioctl");
+	if (mmapdemo_get_info(fd, &info))
+		mmapdemo_die("MMAPDEMO_IOC_GET_INFO");
+	mmapdemo_xset_mode(fd, MMAPDEMO_MODE_FAULT);
 	if (pwrite(fd, dev_text, sizeof(dev_text), 0) != (ssize_t)sizeof(dev_text))
-		die("pwrite " MMAPDEMO_DEV_PATH);
-	m = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-	if (m == MAP_FAILED)
-		die("mmap " MMAPDEMO_DEV_PATH);
+		mmapdemo_die("pwrite " MMAPDEMO_DEV_PATH);
+	m = mmapdemo_xmmap(ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0, MMAPDEMO_DEV_PATH);
 	show_maps("device, private", m);
-	if (mmapdemo_get_stats(fd, &before))
-		die("MMAPDEMO_IOC_GET_STATS");
+	mmapdemo_xget_stats(fd, &before);
 	anon_before = show_smaps("device, private", m, "before the write");
 	memcpy(m, private_text, sizeof(private_text));
 	anon_after = show_smaps("device, private", m, "after the write ");
-	if (mmapdemo_get_stats(fd, &after))
-		die("MMAPDEMO_IOC_GET_STATS");
+	mmapdemo_xget_stats(fd, &after);
 	fflush(stdout);
 	mmapdemo_print_grid(stdout, fd, m, 1, 0);
 	if (pread(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
-		die("pread " MMAPDEMO_DEV_PATH);
+		mmapdemo_die("pread " MMAPDEMO_DEV_PATH);
 	buf[sizeof(buf) - 1] = '\0';
 	printf("  device private write: Anonymous %ld kB -> %ld kB, %llu .fault call(s), read() of the device still \"%s\"\n",
 	       anon_before, anon_after, (unsigned long long)(after.faults - before.faults), buf);
@@ -342,12 +315,10 @@ static void step_device(void)
 		mmapdemo_unexpected("Anonymous should grow by %zu kB on the device too", ps / 1024);
 	if (after.faults - before.faults != 1)
 		mmapdemo_unexpected("expected 1 .fault call (the page copied from), got %llu",
-		     (unsigned long long)(after.faults - before.faults));
+				    (unsigned long long)(after.faults - before.faults));
 	check_text("read() of the device", buf, dev_text);
-	if (munmap(m, ps))
-		die("munmap");
-	if (mmapdemo_set_mode(fd, info.mode, 0))
-		die("MMAPDEMO_IOC_SET_MODE");
+	mmapdemo_xmunmap(m, ps);
+	mmapdemo_xset_mode(fd, info.mode);
 	close(fd);
 	mmapdemo_why("the device's .fault hands the kernel its page like a file's page cache would, and the kernel's copy-on-write does the rest (mmapdemo-cow shows it in depth, remap mode too).");
 }
@@ -359,56 +330,29 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
-	char *shared = NULL, *private = NULL;
-	const char *path = NULL, *dir;
-	bool temp = false;
-	int c, fd;
+	char *shared = NULL, *private = NULL, temp_path[PATH_MAX];
+	const char *path = NULL;
+	bool temp;
+	int fd;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			if (!*optarg) {
-				fprintf(stderr, PROG ": --file: empty path (try --help)\n");
-				return 2;
-			}
-			path = optarg;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			fprintf(stderr, PROG ": bad or incomplete option '%s' (try --help)\n",
-				argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, PROG ": unexpected argument '%s' (try --help)\n", argv[optind]);
-		return 2;
+	mmapdemo_program(PROG, usage);
+	while (mmapdemo_getopt(argc, argv, "h", opts) == 'f') {
+		if (!*optarg)
+			mmapdemo_usage_error(PROG, "--file: empty path");
+		path = optarg;
 	}
 	ps = mmapdemo_page_size();
 
-	if (path) {
+	temp = !path;
+	if (!temp) {
 		fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd < 0)
-			die(path);
+			mmapdemo_die("%s", path);
 	} else {
-		dir = getenv("TMPDIR");
-		if (!dir || !*dir)
-			dir = "/tmp";
-		snprintf(temp_path, sizeof(temp_path), "%s/" PROG ".XXXXXX", dir);
 		/* O_CREAT | O_EXCL of a fresh name: size 0, as O_TRUNC would give. */
-		fd = mkostemp(temp_path, O_CLOEXEC);
-		if (fd < 0) {
-			fprintf(stderr, PROG ": temporary file in %s: %s (set TMPDIR?)\n", dir,
-				strerror(errno));
-			return 1;
-		}
-		atexit(remove_temp);
+		fd = mmapdemo_tmpfile(temp_path, sizeof(temp_path));
 		path = temp_path;
-		temp = true;
 	}
 	printf(PROG ": file-backed mappings, %s (%s), %zu-byte pages\n", path,
 	       temp ? "temporary, removed at the end" : "--file, left in place", ps);
@@ -418,16 +362,15 @@ int main(int argc, char **argv)
 	step_shared(fd, path, shared);
 	step_private(fd, path, shared, &private);
 	step_follow(fd, path, shared, private);
-	if (munmap(private, NPAGES * ps) || munmap(shared, NPAGES * ps))
-		die("munmap");
+	mmapdemo_xmunmap(private, NPAGES * ps);
+	mmapdemo_xmunmap(shared, NPAGES * ps);
 	close(fd);
 	if (temp) {
 		printf("  removing %s\n", path);
-		if (unlink(temp_path))
-			die(temp_path);
-		temp_path[0] = '\0';
+		if (mmapdemo_tmpfile_remove())
+			mmapdemo_die("%s", path);
 	}
 	step_device();
 
-	return mmapdemo_finish(PROG);
+	return mmapdemo_finish();
 }

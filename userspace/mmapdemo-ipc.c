@@ -31,10 +31,8 @@
  * half-written or old message.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <linux/futex.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -42,7 +40,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -106,40 +103,19 @@ static const char usage[] =
 
 static char who[48];		/* "[ping 123]": prefix of a role's lines */
 static size_t ps;
-static int step_no;
+static int anon_shared_step;	/* the step that shows anonymous MAP_SHARED */
 
-static void die(const char *what)
-{
-	fprintf(stderr, PROG ": %s%s%s: %s\n", who, who[0] ? " " : "", what, strerror(errno));
-	exit(1);
-}
-
-/* fork(), with stdio flushed first so that no buffered line is printed twice. */
 static pid_t xfork(void)
 {
-	pid_t pid;
+	pid_t pid = mmapdemo_fork();
 
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
 	if (pid < 0)
-		die("fork");
+		mmapdemo_die("fork");
 	return pid;
-}
-
-static void heading(const char *title, const char *doing)
-{
-	printf("\n%d. %s\n  doing: %s\n", ++step_no, title, doing);
 }
 
 /* A line of one role, "  [ping 123] ...". */
 #define say(fmt, ...)	printf("  %s " fmt "\n", who, ##__VA_ARGS__)
-/* A claim did not hold. */
-#define oops(fmt, ...)	do {						\
-		printf("UNEXPECTED: %s%s" fmt "\n", who, who[0] ? " " : "",	\
-		       ##__VA_ARGS__);					\
-		mmapdemo_nr_unexpected++;				\
-	} while (0)
 
 /* ------------------------------------------------------------ waiting */
 
@@ -191,7 +167,7 @@ static uint64_t pagemap_pfn(const void *addr, bool *file)
 	struct mmapdemo_pagemap pm;
 
 	if (mmapdemo_pagemap(addr, &pm))
-		die("/proc/self/pagemap");
+		mmapdemo_die("/proc/self/pagemap");
 	if (file)
 		*file = pm.file;
 	return pm.pfn;
@@ -213,6 +189,7 @@ struct peer {
 static void set_who(enum role role)
 {
 	snprintf(who, sizeof(who), "[%s %d]", role_names[role], (int)getpid());
+	mmapdemo_set_tag(who);
 }
 
 /*
@@ -223,7 +200,7 @@ static void peer_touch(struct peer *p)
 {
 	p->first_minflt = mmapdemo_touch(p->pg, 1, 1, -1);
 	if (p->first_minflt < 0)
-		die("touch");
+		mmapdemo_die("touch");
 }
 
 /*
@@ -244,14 +221,14 @@ static uint64_t show_mapping(struct peer *p)
 
 		say("first touch of the page (a read): %ld minor fault(s) in this process", p->first_minflt);
 		if (p->first_minflt != (fault ? 1 : 0))
-			oops("expected %d minor fault(s) in mode %s", fault ? 1 : 0,
-			     mmapdemo_mode_name(p->mode));
+			mmapdemo_unexpected("expected %d minor fault(s) in mode %s", fault ? 1 : 0,
+					    mmapdemo_mode_name(p->mode));
 		root_pfn = !mmapdemo_get_pfn(p->fd, p->page, &dev_pfn);
 		if (!root_pfn && errno != EPERM)
-			die("MMAPDEMO_IOC_GET_PFN");
+			mmapdemo_die("MMAPDEMO_IOC_GET_PFN");
 		fflush(stdout);
 		if (mmapdemo_print_grid(stdout, p->fd, p->pg, 1, p->page) < 0)
-			die("page-state grid");
+			mmapdemo_die("page-state grid");
 		if (mmapdemo_is_pfnmap(p->pg)) {
 			if (root_pfn)
 				say("remap_pfn_range() put PFN 0x%" PRIx64 " (buffer page %" PRIu64 ") in this page table at mmap()",
@@ -274,9 +251,9 @@ static uint64_t show_mapping(struct peer *p)
 		return pfn;
 	}
 	if (mmapdemo_pagemap(p->pg, &pm))
-		die("/proc/self/pagemap");
+		mmapdemo_die("/proc/self/pagemap");
 	if (!pm.present) {
-		oops("pagemap: the page is not present after touching it");
+		mmapdemo_unexpected("pagemap: the page is not present after touching it");
 		return 0;
 	}
 	if (!pm.pfn) {
@@ -286,7 +263,7 @@ static uint64_t show_mapping(struct peer *p)
 	say("pagemap: PFN 0x%" PRIx64 ", MMAPDEMO_IOC_GET_PFN of buffer page %" PRIu64 ": 0x%" PRIx64 "%s",
 	    pm.pfn, p->page, dev_pfn, pm.pfn == dev_pfn ? " (the device's own page)" : "");
 	if (pm.pfn != dev_pfn)
-		oops("this process maps PFN 0x%" PRIx64 ", not the device's page", pm.pfn);
+		mmapdemo_unexpected("this process maps PFN 0x%" PRIx64 ", not the device's page", pm.pfn);
 	return pm.pfn;
 }
 
@@ -297,13 +274,12 @@ static void check_vmas(struct peer *p)
 
 	if (p->fd < 0)
 		return;
-	if (mmapdemo_get_stats(p->fd, &st))
-		die("MMAPDEMO_IOC_GET_STATS");
+	mmapdemo_xget_stats(p->fd, &st);
 	say("device counters: %llu VMAs exist now (one in ping, one in pong)",
 	    (unsigned long long)st.vmas);
 	if (st.vmas != 2)
-		oops("the device counts %llu VMAs, expected 2 (another process has it mapped?)",
-		     (unsigned long long)st.vmas);
+		mmapdemo_unexpected("the device counts %llu VMAs, expected 2 (another process has it mapped?)",
+				    (unsigned long long)st.vmas);
 }
 
 static void format_message(char *buf, uint32_t k, enum role from, uint32_t from_pid,
@@ -349,8 +325,8 @@ static int exchange(struct peer *p, uint32_t nmsgs, uint32_t peer_pid)
 			    k, from, me, text);
 			format_message(want, k, sender, peer_pid, me);
 			if (from != peer_pid || strcmp(text, want))
-				oops("message %" PRIu32 " should be \"%s\" from pid %" PRIu32,
-				     k, want, peer_pid);
+				mmapdemo_unexpected("message %" PRIu32 " should be \"%s\" from pid %" PRIu32,
+						    k, want, peer_pid);
 		}
 	}
 	/*
@@ -369,8 +345,8 @@ static int exchange(struct peer *p, uint32_t nmsgs, uint32_t peer_pid)
 	}
 	return 0;
 timeout:
-	fprintf(stderr, PROG ": %s timeout: seq never became %" PRIu32 " (peer pid %" PRIu32 ") within %d s\n",
-		who, k, peer_pid, p->timeout);
+	mmapdemo_error("timeout: seq never became %" PRIu32 " (peer pid %" PRIu32 ") within %d s",
+		       k, peer_pid, p->timeout);
 	return 1;
 }
 
@@ -411,8 +387,7 @@ static int ping(struct peer *p, uint32_t nmsgs)
 	deadline = deadline_in(p->timeout);
 	while (!atomic_load_explicit(&pg->hello, memory_order_acquire)) {
 		if (past(&deadline)) {
-			fprintf(stderr, PROG ": %s timeout: no pong said hello within %d s\n",
-				who, p->timeout);
+			mmapdemo_error("timeout: no pong said hello within %d s", p->timeout);
 			ret = 1;
 			goto out;
 		}
@@ -427,7 +402,7 @@ static int ping(struct peer *p, uint32_t nmsgs)
 		say("both page tables point at PFN 0x%" PRIx64 " (pong) and 0x%" PRIx64 " (ping)%s",
 		    pg->pfn[1], pg->pfn[0], pg->pfn[0] == pg->pfn[1] ? ": one physical page" : "");
 	if (pg->pfn[0] && pg->pfn[1] && pg->pfn[0] != pg->pfn[1])
-		oops("ping and pong map different physical pages");
+		mmapdemo_unexpected("ping and pong map different physical pages");
 	check_vmas(p);
 	ret = exchange(p, nmsgs, pong_pid);
 out:
@@ -468,8 +443,8 @@ static int pong(struct peer *p)
 				break;
 		}
 		if (past(&deadline)) {
-			fprintf(stderr, PROG ": %s timeout: no ping initialised the page within %d s\n",
-				who, p->timeout);
+			mmapdemo_error("timeout: no ping initialised the page within %d s",
+				       p->timeout);
 			return 1;
 		}
 		nap();
@@ -483,7 +458,7 @@ static int pong(struct peer *p)
 	fflush(stdout);
 	if (!atomic_compare_exchange_strong_explicit(&pg->pong_pid, &zero, (uint32_t)getpid(),
 						     memory_order_relaxed, memory_order_relaxed)) {
-		fprintf(stderr, PROG ": %s another pong (pid %" PRIu32 ") answered first\n", who, zero);
+		mmapdemo_error("another pong (pid %" PRIu32 ") answered first", zero);
 		return 1;
 	}
 	/* Only the pong that claimed the session writes its fields. */
@@ -493,40 +468,35 @@ static int pong(struct peer *p)
 	return exchange(p, nmsgs, ping_pid);
 }
 
+/* The buffer page to talk through: --page, else 1 (0 for a 1-page buffer). */
+static uint64_t buffer_page(const struct mmapdemo_info *info, uint64_t page, bool page_set)
+{
+	if (!page_set)
+		return info->pages > 1 ? 1 : 0;
+	if (page >= info->pages)
+		mmapdemo_usage_error(PROG, "--page=%" PRIu64 ": the buffer has only %llu pages",
+				     page, (unsigned long long)info->pages);
+	return page;
+}
+
 /* --role=ping|pong: open and map the device ourselves, then talk. */
 static int run_role(enum role role, uint64_t mode, uint64_t page, bool page_set,
 		    uint32_t nmsgs, int timeout)
 {
 	struct mmapdemo_info info;
-	struct peer p = { .role = role, .mode = mode, .page = page, .timeout = timeout };
+	struct peer p = { .role = role, .mode = mode, .timeout = timeout };
 	int ret;
 
 	set_who(role);
-	p.fd = mmapdemo_open(O_RDWR);
-	if (p.fd < 0) {
-		fprintf(stderr, PROG ": %s open %s: %s (is mmapdemo.ko loaded?)\n", who,
-			MMAPDEMO_DEV_PATH, strerror(errno));
-		return 1;
-	}
-	if (mmapdemo_get_info(p.fd, &info))
-		die("MMAPDEMO_IOC_GET_INFO");
+	p.fd = mmapdemo_demo_open(&info);
 	ps = info.page_size;
-	if (!page_set)
-		p.page = info.pages > 1 ? 1 : 0;
-	if (p.page >= info.pages) {
-		fprintf(stderr, PROG ": --page=%" PRIu64 ": the buffer has only %llu pages (try --help)\n",
-			p.page, (unsigned long long)info.pages);
-		return 2;
-	}
-	if (mmapdemo_set_mode(p.fd, mode, 0))
-		die("MMAPDEMO_IOC_SET_MODE");
-	p.pg = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_SHARED, p.fd, (off_t)(p.page * ps));
-	if (p.pg == MAP_FAILED)
-		die("mmap");
+	p.page = buffer_page(&info, page, page_set);
+	mmapdemo_xset_mode(p.fd, mode);
+	p.pg = mmapdemo_xmmap(ps, PROT_READ | PROT_WRITE, MAP_SHARED, p.fd, (off_t)(p.page * ps),
+			      MMAPDEMO_DEV_PATH);
 	peer_touch(&p);
 	ret = role == PING ? ping(&p, nmsgs) : pong(&p);
-	if (munmap(p.pg, ps))
-		die("munmap");
+	mmapdemo_xmunmap(p.pg, ps);
 	close(p.fd);
 	return ret || mmapdemo_nr_unexpected ? 1 : 0;
 }
@@ -538,8 +508,7 @@ static uint64_t the_page;
 
 static void show_stats(const char *when, struct mmapdemo_stats *st)
 {
-	if (mmapdemo_get_stats(dev_fd, st))
-		die("MMAPDEMO_IOC_GET_STATS");
+	mmapdemo_xget_stats(dev_fd, st);
 	printf("  device counters %s:\n", when);
 	mmapdemo_print_stats(stdout, st);
 }
@@ -559,7 +528,7 @@ static pid_t spawn_role(enum role role, uint64_t mode, uint32_t nmsgs, int timeo
 	pid = xfork();
 	if (!pid) {
 		execv("/proc/self/exe", argv);
-		fprintf(stderr, PROG ": execv /proc/self/exe: %s\n", strerror(errno));
+		mmapdemo_error("execv /proc/self/exe: %s", strerror(errno));
 		_exit(127);
 	}
 	return pid;
@@ -579,7 +548,7 @@ static int reap(pid_t pid, const struct timespec *deadline)
 		if (r == pid)
 			return status;
 		if (r < 0 && errno != EINTR)
-			die("waitpid");
+			mmapdemo_die("waitpid");
 		if (past(deadline)) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
@@ -616,14 +585,13 @@ static void step_device_exchange(uint64_t mode, uint32_t nmsgs, int timeout)
 	struct timespec deadline;
 	pid_t ping_pid, pong_pid;
 	int ping_st, pong_st;
-	char title[96], s1[64], s2[64];
+	char s1[64], s2[64];
 
-	snprintf(title, sizeof(title), "Two unrelated processes share buffer page %" PRIu64 " (mode %s)",
-		 the_page, name);
-	heading(title,
-		"fork + execv(/proc/self/exe) twice: --role=ping and --role=pong; each opens " MMAPDEMO_DEV_PATH ", mmaps one page MAP_SHARED, and they take turns");
+	mmapdemo_step("Two unrelated processes share buffer page %" PRIu64 " (mode %s)", the_page,
+		      name);
+	mmapdemo_doing("fork + execv(/proc/self/exe) twice: --role=ping and --role=pong; each opens " MMAPDEMO_DEV_PATH ", mmaps one page MAP_SHARED, and they take turns");
 	if (mmapdemo_reset_stats(dev_fd))
-		die("MMAPDEMO_IOC_RESET_STATS");
+		mmapdemo_die("MMAPDEMO_IOC_RESET_STATS");
 	show_stats("before (reset)", &before);
 	ping_pid = spawn_role(PING, mode, nmsgs, timeout);
 	pong_pid = spawn_role(PONG, mode, nmsgs, timeout);
@@ -635,14 +603,14 @@ static void step_device_exchange(uint64_t mode, uint32_t nmsgs, int timeout)
 	       describe_status(pong_st, s2, sizeof(s2)));
 	show_stats("after both exited", &after);
 	if (!exited_ok(ping_st) || !exited_ok(pong_st))
-		oops("a role failed (see its output above)");
+		mmapdemo_unexpected("a role failed (see its output above)");
 	if (after.mmaps != 2 || after.vma_opens != 0 || after.vma_closes != 2 ||
 	    after.vmas != before.vmas)
-		oops("expected 2 mmaps, 0 vma_opens, 2 vma_closes and %llu VMAs left",
-		     (unsigned long long)before.vmas);
+		mmapdemo_unexpected("expected 2 mmaps, 0 vma_opens, 2 vma_closes and %llu VMAs left",
+				    (unsigned long long)before.vmas);
 	if (after.faults != (fault ? 2 : 0))
-		oops("expected %d .fault calls in mode %s, the device counted %llu",
-		     fault ? 2 : 0, name, (unsigned long long)after.faults);
+		mmapdemo_unexpected("expected %d .fault calls in mode %s, the device counted %llu",
+				    fault ? 2 : 0, name, (unsigned long long)after.faults);
 	if (exited_ok(ping_st) && exited_ok(pong_st))
 		printf("  %s: ping (pid %d) and pong (pid %d) exchanged %" PRIu32
 		       " messages through buffer page %" PRIu64 ": %llu .fault calls, %llu mmaps\n",
@@ -673,11 +641,11 @@ static void probe_futex(const char *what, _Atomic uint32_t *word, int want_share
 	printf("  %s: FUTEX_WAIT -> %s, FUTEX_WAIT_PRIVATE -> %s\n", what,
 	       e_shared ? strerrorname_np(e_shared) : "0", e_private ? strerrorname_np(e_private) : "0");
 	if (e_shared != want_shared)
-		oops("FUTEX_WAIT on the %s gave %s, expected %s", what,
-		     e_shared ? strerrorname_np(e_shared) : "0", strerrorname_np(want_shared));
+		mmapdemo_unexpected("FUTEX_WAIT on the %s gave %s, expected %s", what,
+				    e_shared ? strerrorname_np(e_shared) : "0", strerrorname_np(want_shared));
 	if (e_private != ETIMEDOUT)
-		oops("FUTEX_WAIT_PRIVATE on the %s gave %s, expected ETIMEDOUT", what,
-		     e_private ? strerrorname_np(e_private) : "0");
+		mmapdemo_unexpected("FUTEX_WAIT_PRIVATE on the %s gave %s, expected ETIMEDOUT", what,
+				    e_private ? strerrorname_np(e_private) : "0");
 }
 
 /*
@@ -693,7 +661,7 @@ static int probe_sem(void *where, char *err, size_t errsize)
 	pid_t pid;
 
 	if (pipe(pipefd))
-		die("pipe");
+		mmapdemo_die("pipe");
 	pid = xfork();
 	if (!pid) {
 		struct rlimit nocore = { 0, 0 };
@@ -723,7 +691,7 @@ static int probe_sem(void *where, char *err, size_t errsize)
 	err[strcspn(err, "\n")] = '\0';
 	close(pipefd[0]);
 	if (waitpid(pid, &status, 0) != pid)
-		die("waitpid");
+		mmapdemo_die("waitpid");
 	return status;
 }
 
@@ -735,20 +703,17 @@ static void step_why_polling(const uint64_t *modes, int nmodes)
 	void *m;
 	int i, st;
 
-	heading("Why the roles poll instead of sleeping on a futex or a semaphore",
-		"FUTEX_WAIT (1 ms timeout) on a word of the device mapping and of an anonymous shared one; a process-shared sem_timedwait() in a child");
+	mmapdemo_step("Why the roles poll instead of sleeping on a futex or a semaphore");
+	mmapdemo_doing("FUTEX_WAIT (1 ms timeout) on a word of the device mapping and of an anonymous shared one; a process-shared sem_timedwait() in a child");
 	if (mmapdemo_get_info(dev_fd, &info))
-		die("MMAPDEMO_IOC_GET_INFO");
+		mmapdemo_die("MMAPDEMO_IOC_GET_INFO");
 	for (i = 0; i < nmodes; i++) {
 		char what[64];
 
 		mode = modes[i];
-		if (mmapdemo_set_mode(dev_fd, mode, 0))
-			die("MMAPDEMO_IOC_SET_MODE");
-		m = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_SHARED, dev_fd,
-			 (off_t)(the_page * ps));
-		if (m == MAP_FAILED)
-			die("mmap");
+		mmapdemo_xset_mode(dev_fd, mode);
+		m = mmapdemo_xmmap(ps, PROT_READ | PROT_WRITE, MAP_SHARED, dev_fd,
+				   (off_t)(the_page * ps), MMAPDEMO_DEV_PATH);
 		memset(m, 0, 64);	/* fault it in; the old protocol state goes */
 		snprintf(what, sizeof(what), "device mapping, mode %s", mmapdemo_mode_name(mode));
 		probe_futex(what, m, EFAULT);
@@ -758,16 +723,13 @@ static void step_why_polling(const uint64_t *modes, int nmodes)
 		if (err[0])
 			printf("    child's stderr: %s\n", err);
 		if (!(st >= 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT))
-			oops("expected glibc to abort the child on the futex's EFAULT");
-		if (munmap(m, ps))
-			die("munmap");
+			mmapdemo_unexpected("expected glibc to abort the child on the futex's EFAULT");
+		mmapdemo_xmunmap(m, ps);
 	}
-	if (mmapdemo_set_mode(dev_fd, info.mode, 0))
-		die("MMAPDEMO_IOC_SET_MODE");
+	mmapdemo_xset_mode(dev_fd, info.mode);
 
-	m = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		die("mmap");
+	m = mmapdemo_xmmap(ps, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0,
+			   "anonymous shared memory");
 	memset(m, 0, 64);
 	probe_futex("anonymous MAP_SHARED", m, ETIMEDOUT);
 	{
@@ -775,7 +737,7 @@ static void step_why_polling(const uint64_t *modes, int nmodes)
 		int r, e;
 
 		if (sem_init((sem_t *)((char *)m + 64), 1, 0))
-			die("sem_init");
+			mmapdemo_die("sem_init");
 		clock_gettime(CLOCK_REALTIME, &t);
 		t.tv_sec += 1;		/* only the result matters: wait at most 1 s */
 		t.tv_nsec = 0;
@@ -784,11 +746,10 @@ static void step_why_polling(const uint64_t *modes, int nmodes)
 		printf("  anonymous MAP_SHARED: sem_timedwait() on a 0 semaphore -> %s\n",
 		       e ? strerrorname_np(e) : "0");
 		if (e != ETIMEDOUT)
-			oops("expected sem_timedwait to time out on anonymous shared memory");
+			mmapdemo_unexpected("expected sem_timedwait to time out on anonymous shared memory");
 		sem_destroy((sem_t *)((char *)m + 64));
 	}
-	if (munmap(m, ps))
-		die("munmap");
+	mmapdemo_xmunmap(m, ps);
 	mmapdemo_why("the kernel keys a shared futex by the page's owner (inode and offset of a page-cache or shmem page; mm and address of an anonymous one), found through get_user_pages(): a device page has no page->mapping (fault) or cannot be pinned at all (remap, VM_PFNMAP), hence EFAULT, on which glibc's semaphore aborts, while a private futex is keyed by this mm and cannot be woken from another process: so the roles poll, with a short nanosleep.");
 }
 
@@ -801,21 +762,21 @@ static void step_timeout(int timeout)
 	char s[64];
 	const int t = 1;
 
-	heading("A peer that never answers",
-		"start --role=ping alone with --timeout=1: nobody says hello");
+	mmapdemo_step("A peer that never answers");
+	mmapdemo_doing("start --role=ping alone with --timeout=1: nobody says hello");
 	pid = spawn_role(PING, MMAPDEMO_MODE_FAULT, 1, t);
 	deadline = deadline_in(t + timeout + 5);
 	st = reap(pid, &deadline);
 	printf("  ping alone (pid %d): %s after its %d s timeout\n", (int)pid,
 	       describe_status(st, s, sizeof(s)), t);
 	if (pread(dev_fd, &magic, sizeof(magic), (off_t)(the_page * ps)) != sizeof(magic))
-		die("pread");
+		mmapdemo_die("pread");
 	printf("  the magic word of buffer page %" PRIu64 " reads 0x%" PRIx32 " (read())\n",
 	       the_page, magic);
 	if (!(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 1))
-		oops("expected ping to give up with exit status 1");
+		mmapdemo_unexpected("expected ping to give up with exit status 1");
 	if (magic != 0)
-		oops("ping should have cleared the magic on its way out");
+		mmapdemo_unexpected("ping should have cleared the magic on its way out");
 	mmapdemo_why("every wait has a deadline, so a dead or absent peer costs a few seconds and exit status 1, never a hang; ping clears the magic so that a late pong does not join a dead session.");
 }
 
@@ -829,11 +790,10 @@ static void step_anon_shared(uint32_t nmsgs, int timeout)
 	pid_t pid;
 	int st, ret;
 
-	heading("Part B: the same exchange over anonymous MAP_SHARED memory, across fork()",
-		"mmap(MAP_SHARED | MAP_ANONYMOUS) one page, fork(): the child is pong, the parent ping");
-	parent.pg = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (parent.pg == MAP_FAILED)
-		die("mmap");
+	anon_shared_step = mmapdemo_step("Part B: the same exchange over anonymous MAP_SHARED memory, across fork()");
+	mmapdemo_doing("mmap(MAP_SHARED | MAP_ANONYMOUS) one page, fork(): the child is pong, the parent ping");
+	parent.pg = mmapdemo_xmmap(ps, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0,
+				   "anonymous shared memory");
 	if (!mmapdemo_maps_line(parent.pg, line, sizeof(line)))
 		printf("  /proc/self/maps: %s\n", line);
 	pid = xfork();
@@ -855,12 +815,11 @@ static void step_anon_shared(uint32_t nmsgs, int timeout)
 	st = reap(pid, &deadline);
 	printf("  pong (child pid %d): %s\n", (int)pid, describe_status(st, s, sizeof(s)));
 	if (ret || !exited_ok(st))
-		oops("the exchange over anonymous shared memory failed");
+		mmapdemo_unexpected("the exchange over anonymous shared memory failed");
 	else
 		printf("  anonymous MAP_SHARED across fork: %" PRIu32 " messages delivered between parent %d and child %d\n",
 		       nmsgs, (int)getpid(), (int)pid);
-	if (munmap(parent.pg, ps))
-		die("munmap");
+	mmapdemo_xmunmap(parent.pg, ps);
 	mmapdemo_why("the child inherits the VMA, and MAP_SHARED|MAP_ANONYMOUS is backed by one shmem object, so both page tables end at the same page, exactly as with the device, and the same acquire/release protocol works.");
 }
 
@@ -872,11 +831,10 @@ static void step_anon_private(void)
 	pid_t pid;
 	int st;
 
-	heading("Part B: MAP_PRIVATE | MAP_ANONYMOUS across fork() does NOT share",
-		"the parent writes a text, forks; the child overwrites it and exits; the parent reads");
-	m = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		die("mmap");
+	mmapdemo_step("Part B: MAP_PRIVATE | MAP_ANONYMOUS across fork() does NOT share");
+	mmapdemo_doing("the parent writes a text, forks; the child overwrites it and exits; the parent reads");
+	m = mmapdemo_xmmap(ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0,
+			   "anonymous private memory");
 	memcpy(m, before, sizeof(before));
 	pfn = pagemap_pfn(m, NULL);
 	if (pfn)
@@ -897,38 +855,24 @@ static void step_anon_private(void)
 		else
 			printf("  child (pid %d): wrote \"%s\" at %p\n", (int)getpid(), m, (void *)m);
 		if (child_pfn && child_pfn == pfn)
-			oops("the child's write did not copy the page");
+			mmapdemo_unexpected("the child's write did not copy the page");
 		fflush(stdout);
 		_exit(mmapdemo_nr_unexpected ? 1 : 0);
 	}
 	if (waitpid(pid, &st, 0) != pid)
-		die("waitpid");
+		mmapdemo_die("waitpid");
 	printf("  child: %s; the parent reads \"%s\" at the same address\n",
 	       describe_status(st, s, sizeof(s)), m);
 	if (!exited_ok(st) || strcmp(m, before))
-		oops("the child's write to a MAP_PRIVATE page leaked into the parent");
+		mmapdemo_unexpected("the child's write to a MAP_PRIVATE page leaked into the parent");
 	else
 		printf("  MAP_PRIVATE across fork: the child's write is invisible to the parent (MAP_SHARED: visible, step %d)\n",
-		       step_no - 1);
-	if (munmap(m, ps))
-		die("munmap");
+		       anon_shared_step);
+	mmapdemo_xmunmap(m, ps);
 	mmapdemo_why("fork() marks private pages copy-on-write in both processes, so the child's store made it a copy of its own; only MAP_SHARED mappings (of a device, a file or shmem) are a channel.");
 }
 
 /* ------------------------------------------------------------ main */
-
-static long parse_num(const char *opt, const char *arg, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < min || v > max)
-		mmapdemo_usage_error(PROG, "%s: '%s' is not a number from %ld to %ld", opt, arg,
-				     min, max);
-	return v;
-}
 
 int main(int argc, char **argv)
 {
@@ -941,35 +885,33 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
-	uint64_t modes[2] = { MMAPDEMO_MODE_FAULT, MMAPDEMO_MODE_REMAP };
-	int nmodes = 2, timeout = 5, role = -1, c, i;
+	const unsigned int two = MMAPDEMO_MODE_BIT(MMAPDEMO_MODE_FAULT) |
+				 MMAPDEMO_MODE_BIT(MMAPDEMO_MODE_REMAP);
+	int nmodes = 0, timeout = 5, role = -1, c, i;
 	bool mode_set = false, page_set = false;
+	unsigned int chosen = two;
 	struct mmapdemo_info info;
+	uint64_t modes[2], m;
 	uint32_t nmsgs = 5;
 	char defmode[32] = "?\n";
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	mmapdemo_program(PROG, usage);
+	while ((c = mmapdemo_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'm':
-			if (!strcmp(optarg, "both"))
-				nmodes = 2;
-			else if (!mmapdemo_mode_parse(optarg, &modes[0]))
-				nmodes = 1;
-			else
-				mmapdemo_usage_error(PROG, "--mode: '%s' is not fault, remap or both", optarg);
+			chosen = mmapdemo_parse_modes("--mode", optarg, two);
 			mode_set = true;
 			break;
 		case 'p':
-			the_page = (uint64_t)parse_num("--page", optarg, 0, LONG_MAX);
+			the_page = mmapdemo_parse_u64("--page", optarg, 0, UINT64_MAX);
 			page_set = true;
 			break;
 		case 'n':
-			nmsgs = (uint32_t)parse_num("--messages", optarg, 1, MAX_MESSAGES);
+			nmsgs = (uint32_t)mmapdemo_parse_u64("--messages", optarg, 1, MAX_MESSAGES);
 			break;
 		case 't':
-			timeout = (int)parse_num("--timeout", optarg, 1, 600);
+			timeout = (int)mmapdemo_parse_u64("--timeout", optarg, 1, 600);
 			break;
 		case 'r':
 			if (!strcmp(optarg, "ping"))
@@ -979,31 +921,21 @@ int main(int argc, char **argv)
 			else
 				mmapdemo_usage_error(PROG, "--role: '%s' is not ping or pong", optarg);
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:	/* getopt_long said nothing: opterr = 0 */
-			mmapdemo_usage_error(PROG, "bad or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		mmapdemo_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
+	for (m = 0; m < MMAPDEMO_NR_MODES; m++)
+		if (chosen & MMAPDEMO_MODE_BIT(m))
+			modes[nmodes++] = m;
 	if (role >= 0) {
 		if (mode_set && nmodes != 1)
-			mmapdemo_usage_error(PROG, "--role needs one mode, not '%s'", "both");
+			mmapdemo_usage_error(PROG, "--role needs one mode, not 'both'");
 		return run_role(role, mode_set ? modes[0] : MMAPDEMO_MODE_FAULT, the_page,
 				page_set, nmsgs, timeout);
 	}
 
-	dev_fd = mmapdemo_demo_open(PROG, &info);
+	dev_fd = mmapdemo_demo_open(&info);
 	ps = info.page_size;
-	if (!page_set)
-		the_page = info.pages > 1 ? 1 : 0;
-	if (the_page >= info.pages) {
-		fprintf(stderr, PROG ": --page=%" PRIu64 ": the buffer has only %llu pages (try --help)\n",
-			the_page, (unsigned long long)info.pages);
-		return 2;
-	}
+	the_page = buffer_page(&info, the_page, page_set);
 	mmapdemo_sysfs_read("mode", defmode, sizeof(defmode));
 	printf("mmapdemo-ipc: sharing memory between processes, %s, module default mode=%s",
 	       MMAPDEMO_DEV_PATH, defmode);
@@ -1027,5 +959,5 @@ int main(int argc, char **argv)
 	step_anon_private();
 
 	close(dev_fd);
-	return mmapdemo_finish(PROG);
+	return mmapdemo_finish();
 }

@@ -15,10 +15,8 @@
  * with the whole of /proc/self/maps, the lines discussed marked "<-".
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,29 +95,8 @@ static size_t ps;		/* page size */
 static size_t dev_pages;	/* pages of each shared device mapping */
 static size_t off;		/* page offset of the private device mappings */
 static struct stat dev_st, file_st;
-static char tmp_path[PATH_MAX];	/* as created, for unlink() */
-static char file_path[PATH_MAX]; /* its canonical name, as maps shows it */
-static int step;		/* heading number */
+static char file_path[PATH_MAX]; /* the temporary file's canonical name, as maps shows it */
 
-static void cleanup(void);
-
-static void die(const char *what)
-{
-	int err = errno;
-
-	fflush(stdout);
-	fprintf(stderr, PROG ": %s: %s\n", what, strerror(err));
-	cleanup();
-	exit(1);
-}
-
-static void heading(const char *title)
-{
-	printf("\n%d. %s\n", ++step, title);
-}
-
-/* Report a contradiction between the narration and the kernel's evidence. */
-/* The closing "why:" sentence of a step, wrapped at 100 columns. */
 static int parse_maps(const char *line, struct maps_entry *e)
 {
 	int n = 0;
@@ -137,59 +114,41 @@ static void read_region(int i)
 	struct region *r = &regions[i];
 
 	if (mmapdemo_maps_line(r->addr, r->line, sizeof(r->line)))
-		die("/proc/self/maps");
-	if (parse_maps(r->line, &r->e)) {
-		errno = EINVAL;
-		die("cannot parse a /proc/self/maps line");
-	}
+		mmapdemo_die("/proc/self/maps");
+	if (parse_maps(r->line, &r->e))
+		mmapdemo_fail("cannot parse the /proc/self/maps line '%s'", r->line);
 }
 
 static void *map_dev(uint64_t mode, int flags, size_t pages, size_t pgoff)
 {
-	void *m;
-
-	if (mmapdemo_set_mode(fd, mode, 0))
-		die("MMAPDEMO_IOC_SET_MODE");
-	m = mmap(NULL, pages * ps, PROT_READ | PROT_WRITE, flags, fd, (off_t)(pgoff * ps));
-	if (m == MAP_FAILED)
-		die("mmap of " MMAPDEMO_DEV_PATH);
-	return m;
+	mmapdemo_xset_mode(fd, mode);
+	return mmapdemo_xmmap(pages * ps, PROT_READ | PROT_WRITE, flags, fd, (off_t)(pgoff * ps),
+			      MMAPDEMO_DEV_PATH);
 }
 
 static void make_file(void)
 {
-	const char *dir = getenv("TMPDIR");
-	char *page;
+	char tmp_path[PATH_MAX], *page;
 	size_t i;
 	int tfd;
 
-	if (!dir || !*dir)
-		dir = "/tmp";
-	snprintf(tmp_path, sizeof(tmp_path), "%s/mmapdemo-maps.XXXXXX", dir);
-	tfd = mkstemp(tmp_path);
-	if (tfd < 0) {
-		tmp_path[0] = '\0';
-		die("mkstemp in $TMPDIR or /tmp");
-	}
+	tfd = mmapdemo_tmpfile(tmp_path, sizeof(tmp_path));
 	if (!realpath(tmp_path, file_path))
-		die("realpath");
+		mmapdemo_die("realpath");
 	page = malloc(ps);
 	if (!page)
-		die("malloc");
+		mmapdemo_die("malloc");
 	for (i = 0; i < FILE_PAGES; i++) {
 		memset(page, 'a' + (int)i, ps);
 		if (write(tfd, page, ps) != (ssize_t)ps)
-			die("write to the temporary file");
+			mmapdemo_die("write to the temporary file");
 	}
 	free(page);
 	if (fstat(tfd, &file_st))
-		die("fstat");
+		mmapdemo_die("fstat");
 	regions[R_FILE].len = FILE_PAGES * ps;
-	regions[R_FILE].addr = mmap(NULL, FILE_PAGES * ps, PROT_READ, MAP_PRIVATE, tfd, 0);
-	if (regions[R_FILE].addr == MAP_FAILED) {
-		regions[R_FILE].addr = NULL;
-		die("mmap of the temporary file");
-	}
+	regions[R_FILE].addr = mmapdemo_xmmap(FILE_PAGES * ps, PROT_READ, MAP_PRIVATE, tfd, 0,
+					      "the temporary file");
 	close(tfd);	/* the mapping keeps the file open */
 }
 
@@ -202,27 +161,22 @@ static void step_map(void *stack_addr)
 {
 	struct region *r = regions;
 
-	heading("Map some regions");
-	printf("  doing: mmap %zu page(s) of %s MAP_SHARED (mode fault), 1 page MAP_PRIVATE at page offset %zu,\n",
-	       dev_pages, MMAPDEMO_DEV_PATH, off);
-	printf("         %d pages of a temporary file MAP_PRIVATE read-only, %d anonymous pages;\n",
-	       FILE_PAGES, ANON_PAGES);
-	printf("         malloc(64) for the heap and take the address of a local for the stack\n");
+	mmapdemo_step("Map some regions");
+	mmapdemo_doing("mmap %zu page(s) of %s MAP_SHARED (mode fault), 1 page MAP_PRIVATE at page offset %zu,\n"
+		       "         %d pages of a temporary file MAP_PRIVATE read-only, %d anonymous pages;\n"
+		       "         malloc(64) for the heap and take the address of a local for the stack",
+		       dev_pages, MMAPDEMO_DEV_PATH, off, FILE_PAGES, ANON_PAGES);
 	r[R_DEV_SHARED].len = dev_pages * ps;
 	r[R_DEV_SHARED].addr = map_dev(MMAPDEMO_MODE_FAULT, MAP_SHARED, dev_pages, 0);
 	r[R_DEV_PRIVATE].len = ps;
 	r[R_DEV_PRIVATE].addr = map_dev(MMAPDEMO_MODE_FAULT, MAP_PRIVATE, 1, off);
 	make_file();
 	r[R_ANON].len = ANON_PAGES * ps;
-	r[R_ANON].addr = mmap(NULL, ANON_PAGES * ps, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (r[R_ANON].addr == MAP_FAILED) {
-		r[R_ANON].addr = NULL;
-		die("mmap(MAP_ANONYMOUS)");
-	}
+	r[R_ANON].addr = mmapdemo_xmmap(ANON_PAGES * ps, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, "anonymous memory");
 	r[R_HEAP].addr = malloc(64);
 	if (!r[R_HEAP].addr)
-		die("malloc");
+		mmapdemo_die("malloc");
 	r[R_STACK].addr = stack_addr;
 	for (int i = R_DEV_SHARED; i <= R_STACK; i++) {
 		read_region(i);
@@ -273,8 +227,8 @@ static void step_columns(void)
 	unsigned long brk_end = ((unsigned long)sbrk(0) + ps - 1) & ~(ps - 1);
 	int i;
 
-	heading("The columns, as pmap -X shows them");
-	printf("  doing: split each line into start-end, perms, offset, major:minor, inode, pathname\n");
+	mmapdemo_step("The columns, as pmap -X shows them");
+	mmapdemo_doing("split each line into start-end, perms, offset, major:minor, inode, pathname");
 	printf("  %-25s %12s %7s %-4s %9s %5s %9s  %s\n", "", "Address", "Size", "Perm",
 	       "Offset", "Dev", "Inode", "Mapping");
 	for (i = R_DEV_SHARED; i <= R_STACK; i++)
@@ -287,7 +241,7 @@ static void step_columns(void)
 			mmapdemo_unexpected("%s: the VMA does not start where mmap() returned", r[i].label);
 		if (i != R_ANON && r[i].e.end - r[i].e.start != r[i].len)
 			mmapdemo_unexpected("%s: the VMA is %lu bytes, mmap() asked for %zu",
-				   r[i].label, r[i].e.end - r[i].e.start, r[i].len);
+					    r[i].label, r[i].e.end - r[i].e.start, r[i].len);
 	}
 	if (a->end - a->start != r[R_ANON].len)
 		printf("    (the anonymous VMA is %lu kB, not %zu: the kernel merged it with an adjacent anonymous VMA of the same flags)\n",
@@ -385,21 +339,21 @@ static void step_smaps(void)
 	char fflags[256], rflags[256];
 	long rss, minflt;
 
-	heading("smaps: Rss and VmFlags of the device mappings");
-	printf("  doing: read %zu of the %zu pages of the fault mapping; mmap the same %zu pages in mode remap and read all of them\n",
-	       touched, dev_pages, dev_pages);
+	mmapdemo_step("smaps: Rss and VmFlags of the device mappings");
+	mmapdemo_doing("read %zu of the %zu pages of the fault mapping; mmap the same %zu pages in mode remap and read all of them",
+		       touched, dev_pages, dev_pages);
 	if (mmapdemo_touch(fs->addr, touched, 1, -1) < 0)
-		die("touch");
+		mmapdemo_die("touch");
 	rs->len = dev_pages * ps;
 	rs->addr = map_dev(MMAPDEMO_MODE_REMAP, MAP_SHARED, dev_pages, 0);
 	read_region(R_REMAP_SHARED);
 	minflt = mmapdemo_touch(rs->addr, dev_pages, 1, -1);
 	if (minflt < 0)
-		die("touch");
+		mmapdemo_die("touch");
 
 	rss = mmapdemo_smaps_kb(fs->addr, "Rss");
 	if (rss < 0 || mmapdemo_smaps_vmflags(fs->addr, fflags, sizeof(fflags)))
-		die("/proc/self/smaps");
+		mmapdemo_die("/proc/self/smaps");
 	print_line(R_DEV_SHARED);
 	printf("    Rss:     %ld kB = %zu touched page(s)\n", rss, touched);
 	if (rss != (long)(touched * ps / 1024))
@@ -411,7 +365,7 @@ static void step_smaps(void)
 
 	rss = mmapdemo_smaps_kb(rs->addr, "Rss");
 	if (rss < 0 || mmapdemo_smaps_vmflags(rs->addr, rflags, sizeof(rflags)))
-		die("/proc/self/smaps");
+		mmapdemo_die("/proc/self/smaps");
 	print_line(R_REMAP_SHARED);
 	printf("    Rss:     %ld kB, blind: smaps counts no VM_PFNMAP page (no struct page behind the PTEs); reading all %zu pages took %ld minor faults, so every PTE is there\n",
 	       rss, dev_pages, minflt);
@@ -433,9 +387,9 @@ static void step_quirk(void)
 	unsigned long long want = off * ps;
 	uint64_t pfn;
 
-	heading("Remap MAP_PRIVATE: the offset column shows a physical address");
-	printf("  doing: mmap 1 page MAP_PRIVATE at page offset %zu in mode remap, next to the same mapping in mode fault\n",
-	       off);
+	mmapdemo_step("Remap MAP_PRIVATE: the offset column shows a physical address");
+	mmapdemo_doing("mmap 1 page MAP_PRIVATE at page offset %zu in mode remap, next to the same mapping in mode fault",
+		       off);
 	rp->len = ps;
 	rp->addr = map_dev(MMAPDEMO_MODE_REMAP, MAP_PRIVATE, 1, off);
 	read_region(R_DEV_PRIVATE);
@@ -449,19 +403,19 @@ static void step_quirk(void)
 	check_str(R_REMAP_PRIVATE, "the pathname", rp->e.path, MMAPDEMO_DEV_PATH);
 	if (rp->e.offset == want)
 		mmapdemo_unexpected("%s: the offset column is the file offset %#llx, expected PFN * page size",
-			   rp->label, want);
+				    rp->label, want);
 	if (!mmapdemo_get_pfn(fd, off, &pfn)) {
 		if (rp->e.offset == pfn * ps)
 			printf("  remap offset %#llx = PFN %#llx of buffer page %zu (MMAPDEMO_IOC_GET_PFN) * %zu\n",
 			       rp->e.offset, (unsigned long long)pfn, off, ps);
 		else
 			mmapdemo_unexpected("%s: the offset column is %#llx, but buffer page %zu is PFN %#llx",
-				   rp->label, rp->e.offset, off, (unsigned long long)pfn);
+					    rp->label, rp->e.offset, off, (unsigned long long)pfn);
 	} else if (errno == EPERM) {
 		printf("  (not root: MMAPDEMO_IOC_GET_PFN is refused, so the demo cannot show that %#llx / %zu is the PFN of page %zu)\n",
 		       rp->e.offset, ps, off);
 	} else {
-		die("MMAPDEMO_IOC_GET_PFN");
+		mmapdemo_die("MMAPDEMO_IOC_GET_PFN");
 	}
 	mmapdemo_why("for a copy-on-write mapping remap_pfn_range() sets vm_pgoff to the first PFN, so that vm_normal_page() can tell a device frame (pfn == vm_pgoff + index) from a private copy, and maps prints vm_pgoff * page size.");
 }
@@ -473,11 +427,11 @@ static void step_full(void)
 	FILE *f;
 	int i;
 
-	heading("The whole /proc/self/maps");
-	printf("  doing: print it, marking the lines above with '<-'\n");
+	mmapdemo_step("The whole /proc/self/maps");
+	mmapdemo_doing("print it, marking the lines above with '<-'");
 	f = fopen("/proc/self/maps", "re");
 	if (!f)
-		die("/proc/self/maps");
+		mmapdemo_die("/proc/self/maps");
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		printf("  %s", line);
@@ -507,10 +461,8 @@ static void cleanup(void)
 	}
 	free(regions[R_HEAP].addr);
 	regions[R_HEAP].addr = NULL;
-	if (tmp_path[0]) {
-		unlink(tmp_path);
-		tmp_path[0] = '\0';
-	}
+	if (mmapdemo_tmpfile_remove())
+		mmapdemo_die("unlink the temporary file");
 	if (fd >= 0) {
 		close(fd);
 		fd = -1;
@@ -530,33 +482,14 @@ int main(int argc, char **argv)
 	int stack_var = 0;
 	int c;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			full = true;
-			break;
-		case 'n':
-			full = false;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			mmapdemo_usage_error(PROG, "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		mmapdemo_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
+	mmapdemo_program(PROG, usage);
+	while ((c = mmapdemo_getopt(argc, argv, "h", opts)) != -1)
+		full = c == 'f';
 
-	fd = mmapdemo_demo_open(PROG, &info);
+	fd = mmapdemo_demo_open(&info);
 	if (fstat(fd, &dev_st))
-		die("fstat " MMAPDEMO_DEV_PATH);
+		mmapdemo_die("fstat " MMAPDEMO_DEV_PATH);
 	ps = info.page_size;
-	if (ps != mmapdemo_page_size()) {
-		errno = EINVAL;
-		die("the device's page size is not this process's");
-	}
 	dev_pages = info.pages < DEV_PAGES ? info.pages : DEV_PAGES;
 	off = info.pages >= 2 ? 1 : 0;
 
@@ -576,8 +509,7 @@ int main(int argc, char **argv)
 		step_full();
 
 	/* Leave the file in the mode the module was loaded with. */
-	if (mmapdemo_set_mode(fd, info.mode, 0))
-		die("MMAPDEMO_IOC_SET_MODE");
+	mmapdemo_xset_mode(fd, info.mode);
 	cleanup();
-	return mmapdemo_finish(PROG);
+	return mmapdemo_finish();
 }

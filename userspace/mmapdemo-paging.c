@@ -21,17 +21,13 @@
  * summary table.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "libmmapdemo.h"
-
 
 #define PROG		"mmapdemo-paging"
 #define DEF_PAGES	16
@@ -57,7 +53,6 @@ static const char usage[] =
 static int fd = -1;
 static size_t ps;		/* page size */
 static size_t npages;		/* pages mapped in each mode */
-static int step;		/* heading number */
 
 /* What each mode showed, for the summary table. */
 struct result {
@@ -73,22 +68,7 @@ struct result {
 
 static struct result res_fault, res_remap;
 
-static void die(const char *what)
-{
-	int err = errno;
-
-	fflush(stdout);
-	fprintf(stderr, PROG ": %s: %s\n", what, strerror(err));
-	exit(1);
-}
-
-static void heading(const char *title)
-{
-	printf("\n%d. %s\n", ++step, title);
-}
-
 /* Report a contradiction between the narration and the kernel's evidence. */
-/* The closing "why:" sentence of a step, wrapped at 100 columns. */
 static void expect(long got, long want, const char *what)
 {
 	if (got != want)
@@ -99,8 +79,7 @@ static unsigned long long dev_faults(void)
 {
 	struct mmapdemo_stats st;
 
-	if (mmapdemo_get_stats(fd, &st))
-		die("MMAPDEMO_IOC_GET_STATS");
+	mmapdemo_xget_stats(fd, &st);
 	return st.faults;
 }
 
@@ -109,7 +88,7 @@ static long pagemap_count(void *m)
 	long n = mmapdemo_pagemap_present(m, npages);
 
 	if (n < 0)
-		die("/proc/self/pagemap");
+		mmapdemo_die("/proc/self/pagemap");
 	return n;
 }
 
@@ -118,23 +97,8 @@ static long mincore_count(void *m)
 	long n = mmapdemo_mincore_count(m, npages);
 
 	if (n < 0)
-		die("mincore");
+		mmapdemo_die("mincore");
 	return n;
-}
-
-/*
- * The page-state grid of the first @len pages as a string, one character
- * per page from mmapdemo_page_state(). (A candidate for libmmapdemo.)
- */
-static const char *grid_string(void *m, size_t len)
-{
-	static char buf[MAX_INLINE + 1];
-	size_t i;
-
-	for (i = 0; i < len && i < MAX_INLINE; i++)
-		buf[i] = mmapdemo_page_state(fd, (char *)m + i * ps, i);
-	buf[i] = '\0';
-	return buf;
 }
 
 static void show_grid(void *m)
@@ -147,7 +111,7 @@ static void show_grid(void *m)
 	else if (len < npages)
 		printf("  (grid of the first %zu of %zu pages)\n", len, npages);
 	if (mmapdemo_print_grid(stdout, fd, m, len, 0) < 0)
-		die("page-state grid");
+		mmapdemo_die("page-state grid");
 }
 
 /* "page 3" or "pages 0..7" */
@@ -164,14 +128,9 @@ static const char *page_range(size_t first, size_t last)
 
 static void *map_mode(uint64_t mode)
 {
-	void *m;
-
-	if (mmapdemo_set_mode(fd, mode, 0))
-		die("MMAPDEMO_IOC_SET_MODE");
-	m = mmap(NULL, npages * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED)
-		die("mmap");
-	return m;
+	mmapdemo_xset_mode(fd, mode);
+	return mmapdemo_xmmap(npages * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0,
+			      MMAPDEMO_DEV_PATH);
 }
 
 /*
@@ -185,6 +144,7 @@ static void touch_one_by_one(void *m, size_t first, size_t last, long want,
 {
 	size_t every = (npages + MAX_ROWS - 1) / MAX_ROWS, i;
 	unsigned long long before, after;
+	char line[MAX_INLINE + 1];
 	long mf;
 
 	if (every > 1)
@@ -195,18 +155,18 @@ static void touch_one_by_one(void *m, size_t first, size_t last, long want,
 		before = dev_faults();
 		mf = mmapdemo_touch((char *)m + i * ps, 1, 1, -1);
 		if (mf < 0)
-			die("touch");
+			mmapdemo_die("touch");
 		after = dev_faults();
 		*faults += (long)(after - before);
 		*minflt += mf;
 		if ((long)(after - before) != want || mf != want)
 			mmapdemo_unexpected("touching page %zu cost %llu .fault call(s) and %ld minor fault(s), expected %ld of each",
-				   i, after - before, mf, want);
+					    i, after - before, mf, want);
 		if ((i + 1) % every && i + 1 != last)
 			continue;
 		printf("  %7zu  %7ld  %7ld", i + 1, *faults, *minflt);
 		if (grid && npages <= MAX_INLINE)
-			printf("  %s", grid_string(m, npages));
+			printf("  %s", mmapdemo_grid_line(fd, m, npages, 0, line, sizeof(line)));
 		else if (grid)
 			printf("  %7ld", pagemap_count(m));
 		printf("\n");
@@ -220,7 +180,7 @@ static void touch_again(void *m, struct result *r)
 
 	r->minflt_again = mmapdemo_touch(m, npages, 1, -1);
 	if (r->minflt_again < 0)
-		die("touch");
+		mmapdemo_die("touch");
 	r->faults_again = (long)(dev_faults() - before);
 	printf("  touched all %zu pages again: %ld .fault calls, %ld minor faults\n",
 	       npages, r->faults_again, r->minflt_again);
@@ -236,12 +196,12 @@ static void show_pfn(void *m, bool pfnmap)
 
 	if (mmapdemo_get_pfn(fd, 0, &pfn)) {
 		if (errno != EPERM)
-			die("MMAPDEMO_IOC_GET_PFN");
+			mmapdemo_die("MMAPDEMO_IOC_GET_PFN");
 		printf("  PFNs: hidden (MMAPDEMO_IOC_GET_PFN and pagemap PFNs need root)\n");
 		return;
 	}
 	if (mmapdemo_pagemap(m, &pm))
-		die("/proc/self/pagemap");
+		mmapdemo_die("/proc/self/pagemap");
 	if (pfnmap) {
 		printf("  PFNs: the device says buffer page 0 is PFN %#llx; pagemap shows %s\n",
 		       (unsigned long long)pfn,
@@ -264,9 +224,8 @@ static void part_fault(void **mp)
 	long pm, mc;
 	void *m;
 
-	heading("Demand paging: mmap() in mode fault");
-	printf("  doing: mmap(%zu pages, PROT_READ|PROT_WRITE, MAP_SHARED) with mode fault\n",
-	       npages);
+	mmapdemo_step("Demand paging: mmap() in mode fault");
+	mmapdemo_doing("mmap(%zu pages, PROT_READ|PROT_WRITE, MAP_SHARED) with mode fault", npages);
 	f0 = dev_faults();
 	m = map_mode(MMAPDEMO_MODE_FAULT);
 	*mp = m;
@@ -280,14 +239,14 @@ static void part_fault(void **mp)
 	expect(mc, 0, "the mincore count after mmap()");
 	mmapdemo_why("the driver's ->mmap() only accepted the range; no page table entry exists yet.");
 
-	heading("First touches, one page at a time (mode fault)");
-	printf("  doing: read one byte of %s, one after the other\n", page_range(0, half - 1));
+	mmapdemo_step("First touches, one page at a time (mode fault)");
+	mmapdemo_doing("read one byte of %s, one after the other", page_range(0, half - 1));
 	touch_one_by_one(m, 0, half, 1, true, &r->faults, &r->minflt);
 	mmapdemo_why("each first load found no PTE, trapped (a minor fault), and the core asked .fault for the page.");
 
-	heading("Residency four ways (mode fault)");
-	printf("  doing: ask four witnesses how many of the %zu pages are mapped after %zu touches\n",
-	       npages, half);
+	mmapdemo_step("Residency four ways (mode fault)");
+	mmapdemo_doing("ask four witnesses how many of the %zu pages are mapped after %zu touches",
+		       npages, half);
 	pm = pagemap_count(m);
 	mc = mincore_count(m);
 	printf("  device .fault counter (MMAPDEMO_IOC_GET_STATS): %ld\n", r->faults);
@@ -303,16 +262,16 @@ static void part_fault(void **mp)
 	mmapdemo_why("the pages are ordinary struct pages behind ordinary PTEs, so every witness sees the same %zu.",
 	    half);
 
-	heading("The other pages, then all of them again (mode fault)");
+	mmapdemo_step("The other pages, then all of them again (mode fault)");
 	if (half < npages) {
-		printf("  doing: read one byte of %s, one after the other\n",
-		       page_range(half, npages - 1));
+		mmapdemo_doing("read one byte of %s, one after the other",
+			       page_range(half, npages - 1));
 		touch_one_by_one(m, half, npages, 1, true, &r->faults, &r->minflt);
 	} else {
 		printf("  (no other pages: the mapping has only %zu)\n", npages);
 	}
 	show_grid(m);
-	printf("  doing: read one byte of every page again\n");
+	mmapdemo_doing("read one byte of every page again");
 	touch_again(m, r);
 	r->pagemap = pagemap_count(m);
 	r->mincore = mincore_count(m);
@@ -331,9 +290,8 @@ static void part_remap(void **mp)
 	unsigned long long f0;
 	void *m;
 
-	heading("Eager mapping: mmap() in mode remap");
-	printf("  doing: mmap(%zu pages, PROT_READ|PROT_WRITE, MAP_SHARED) with mode remap\n",
-	       npages);
+	mmapdemo_step("Eager mapping: mmap() in mode remap");
+	mmapdemo_doing("mmap(%zu pages, PROT_READ|PROT_WRITE, MAP_SHARED) with mode remap", npages);
 	f0 = dev_faults();
 	m = map_mode(MMAPDEMO_MODE_REMAP);
 	*mp = m;
@@ -346,8 +304,8 @@ static void part_remap(void **mp)
 	mmapdemo_why("remap_pfn_range() wrote all %zu PTEs before mmap() returned, as VM_PFNMAP entries.",
 	    npages);
 
-	heading("Touches, one page at a time (mode remap)");
-	printf("  doing: read one byte of %s, one after the other\n", page_range(0, npages - 1));
+	mmapdemo_step("Touches, one page at a time (mode remap)");
+	mmapdemo_doing("read one byte of %s, one after the other", page_range(0, npages - 1));
 	touch_one_by_one(m, 0, npages, 0, false, &r->faults, &r->minflt);
 	touch_again(m, r);
 	printf("  remap: touched %zu pages, %ld .fault calls, %ld minor faults\n",
@@ -356,9 +314,9 @@ static void part_remap(void **mp)
 	expect(r->minflt, 0, "the minor-fault count");
 	mmapdemo_why("no load ever found a missing PTE, so the CPU never trapped and the driver was never asked.");
 
-	heading("Residency four ways (mode remap)");
-	printf("  doing: ask the same four witnesses about the %zu pages, all mapped and touched\n",
-	       npages);
+	mmapdemo_step("Residency four ways (mode remap)");
+	mmapdemo_doing("ask the same four witnesses about the %zu pages, all mapped and touched",
+		       npages);
 	r->pagemap = pagemap_count(m);
 	r->mincore = mincore_count(m);
 	printf("  device .fault counter: %ld  (honest: mmap() mapped everything, nothing to ask for)\n",
@@ -380,10 +338,10 @@ static void step_dontneed(void *mf, void *mr)
 	long pm, mc, minflt;
 	int ret;
 
-	heading("MADV_DONTNEED in both modes");
-	printf("  doing: madvise(MADV_DONTNEED) on the whole fault mapping, then read page 0\n");
+	mmapdemo_step("MADV_DONTNEED in both modes");
+	mmapdemo_doing("madvise(MADV_DONTNEED) on the whole fault mapping, then read page 0");
 	if (madvise(mf, npages * ps, MADV_DONTNEED))
-		die("madvise(MADV_DONTNEED) on the fault mapping");
+		mmapdemo_die("madvise(MADV_DONTNEED) on the fault mapping");
 	pm = pagemap_count(mf);
 	mc = mincore_count(mf);
 	printf("  after madvise: pagemap present %ld, mincore %ld\n", pm, mc);
@@ -393,7 +351,7 @@ static void step_dontneed(void *mf, void *mr)
 	before = dev_faults();
 	minflt = mmapdemo_touch(mf, 1, 1, -1);
 	if (minflt < 0)
-		die("touch");
+		mmapdemo_die("touch");
 	printf("  read page 0: %llu .fault call, %ld minor fault; the grid again:\n",
 	       dev_faults() - before, minflt);
 	show_grid(mf);
@@ -401,7 +359,7 @@ static void step_dontneed(void *mf, void *mr)
 	expect(minflt, 1, "the minor-fault count for page 0 after MADV_DONTNEED");
 	res_fault.dontneed = "drops PTEs";
 
-	printf("  doing: madvise(MADV_DONTNEED) on the remap mapping\n");
+	mmapdemo_doing("madvise(MADV_DONTNEED) on the remap mapping");
 	ret = madvise(mr, npages * ps, MADV_DONTNEED);
 	printf("  madvise: %s\n", ret ? strerror(errno) : "success");
 	if (!ret || errno != EINVAL)
@@ -428,7 +386,7 @@ static void step_summary(void)
 {
 	char all[32];
 
-	heading("Summary");
+	mmapdemo_step("Summary");
 	printf("  %-30s %10s | %s\n", "", "fault", "remap");
 	snprintf(all, sizeof(all), "all %zu (0 faults)", npages);
 	summary_row("PTEs after mmap()", res_fault.ptes_after_mmap, -1, all);
@@ -453,37 +411,13 @@ int main(int argc, char **argv)
 	unsigned long long want = 0;
 	struct mmapdemo_info info;
 	void *mf = NULL, *mr = NULL;
-	char *end;
-	int c;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			errno = 0;
-			want = strtoull(optarg, &end, 10);
-			if (errno || end == optarg || *end || !want || optarg[0] == '-')
-				mmapdemo_usage_error(PROG, "bad --pages value '%s' (want a number >= 1)", optarg);
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case ':':
-			mmapdemo_usage_error(PROG, "option '%s' needs a value", argv[optind - 1]);
-			break;
-		default:
-			mmapdemo_usage_error(PROG, "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		mmapdemo_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
+	mmapdemo_program(PROG, usage);
+	while (mmapdemo_getopt(argc, argv, "p:h", opts) == 'p')
+		want = mmapdemo_parse_u64("--pages", optarg, 1, UINT64_MAX);
 
-	fd = mmapdemo_demo_open(PROG, &info);
+	fd = mmapdemo_demo_open(&info);
 	ps = info.page_size;
-	if (ps != mmapdemo_page_size()) {
-		errno = EINVAL;
-		die("the device's page size is not this process's");
-	}
 
 	printf("mmapdemo-paging: demand paging (mode fault) against eager mapping (mode remap)\n");
 	mmapdemo_print_info(stdout, &info);
@@ -505,11 +439,10 @@ int main(int argc, char **argv)
 	step_dontneed(mf, mr);
 	step_summary();
 
-	if (munmap(mf, npages * ps) || munmap(mr, npages * ps))
-		die("munmap");
+	mmapdemo_xmunmap(mf, npages * ps);
+	mmapdemo_xmunmap(mr, npages * ps);
 	/* Leave the file in the mode the module was loaded with. */
-	if (mmapdemo_set_mode(fd, info.mode, 0))
-		die("MMAPDEMO_IOC_SET_MODE");
+	mmapdemo_xset_mode(fd, info.mode);
 	close(fd);
-	return mmapdemo_finish(PROG);
+	return mmapdemo_finish();
 }

@@ -19,24 +19,20 @@
  * emulation only the ratios within one run mean anything.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <linux/magic.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/vfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "libmmapdemo.h"
 
 #define PROG		"mmapdemo-rw"
-#define STR_(x)		#x
-#define STR(x)		STR_(x)
+#define STR(x)		MMAPDEMO_STR(x)
 #define DEFAULT_REPS	5
 #define MAX_REPS	99
 #define DEFAULT_SEED	42
@@ -113,35 +109,18 @@ static uint64_t expected_sum;
 #define NR_ROWS 16
 static struct row rows[NR_ROWS];
 
-static void die(const char *what)
-{
-	fprintf(stderr, PROG ": %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-/* A bad option or value: one line to stderr, exit 2. */
-/* Put the buffer and the mode back, remove the file: also on exit(1). */
+/* Put the buffer and the mode back: also on exit(1). (The file goes by itself.) */
 static void cleanup(void)
 {
 	if (dev_fd >= 0) {
 		if (saved && pwrite(dev_fd, saved, npages * ps, 0) != (ssize_t)(npages * ps))
-			fprintf(stderr, PROG ": could not restore the buffer's content\n");
+			mmapdemo_error("could not restore the buffer's content");
 		if (mode_changed && mmapdemo_set_mode(dev_fd, orig_mode, 0))
-			fprintf(stderr, PROG ": could not restore the file's mode\n");
+			mmapdemo_error("could not restore the file's mode");
 		close(dev_fd);
 	}
 	if (file_fd >= 0)
 		close(file_fd);
-	if (file_path[0])
-		unlink(file_path);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* splitmix64: a tiny PRNG, so that a seed gives the same order everywhere. */
@@ -194,15 +173,13 @@ static long device_faults(void)
 {
 	static struct mmapdemo_stats st;	/* static: no stack page faults in */
 
-	if (mmapdemo_get_stats(dev_fd, &st))
-		die("MMAPDEMO_IOC_GET_STATS");
+	mmapdemo_xget_stats(dev_fd, &st);
 	return (long)st.faults;
 }
 
 static void set_mode(uint64_t mode)
 {
-	if (mmapdemo_set_mode(dev_fd, mode, 0))
-		die("MMAPDEMO_IOC_SET_MODE");
+	mmapdemo_xset_mode(dev_fd, mode);
 	mode_changed = true;
 }
 
@@ -216,7 +193,7 @@ static void pass_pread(int fd, const size_t *ord, struct sample *s)
 
 	flt0 = mmapdemo_minflt();
 	dev0 = device_faults();
-	t0 = now_ns();
+	t0 = mmapdemo_now_ns();
 	for (j = 0; j < npages; j++) {
 		for (done = 0; done < ps; done += n) {
 			n = pread(fd, (char *)page_buf + done, ps - done,
@@ -225,12 +202,12 @@ static void pass_pread(int fd, const size_t *ord, struct sample *s)
 			if (n <= 0) {
 				if (!n)
 					errno = EIO;
-				die("pread");
+				mmapdemo_die("pread");
 			}
 		}
 		sum += visit(page_buf, ord[j]);
 	}
-	t1 = now_ns();
+	t1 = mmapdemo_now_ns();
 	s->ns = t1 - t0;
 	s->calls = calls;
 	s->minflt = mmapdemo_minflt() - flt0;
@@ -250,23 +227,23 @@ static void pass_mmap(int fd, const size_t *ord, struct sample *first, struct sa
 
 	flt0 = mmapdemo_minflt();
 	dev0 = device_faults();
-	t0 = now_ns();
+	t0 = mmapdemo_now_ns();
 	m = mmap(NULL, npages * ps, PROT_READ, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED)
-		die("mmap");
+		mmapdemo_die("mmap");
 	sum1 = visit_mapping(m, ord, npages);
-	t1 = now_ns();
+	t1 = mmapdemo_now_ns();
 	flt1 = mmapdemo_minflt();
 	dev1 = device_faults();
-	t2 = now_ns();
+	t2 = mmapdemo_now_ns();
 	sum2 = visit_mapping(m, ord, npages);
-	t3 = now_ns();
+	t3 = mmapdemo_now_ns();
 	flt2 = mmapdemo_minflt();
 	dev2 = device_faults();
-	t4 = now_ns();
+	t4 = mmapdemo_now_ns();
 	if (munmap(m, npages * ps))
-		die("munmap");
-	t5 = now_ns();
+		mmapdemo_die("munmap");
+	t5 = mmapdemo_now_ns();
 
 	first->ns = (t1 - t0) + (t5 - t4);
 	first->calls = 2;		/* mmap() and munmap() */
@@ -340,7 +317,7 @@ static void grid(const void *m, int fd)
 
 /* ------------------------------------------------------------ the steps */
 
-static void step_setup(uint64_t seed, const char *tmpdir)
+static void step_setup(uint64_t seed)
 {
 	uint64_t state = seed;
 	struct statfs sfs;
@@ -349,48 +326,42 @@ static void step_setup(uint64_t seed, const char *tmpdir)
 	long resident;
 	void *m;
 
-	printf("\n1. Two targets with the same bytes, both already in RAM\n");
-	printf("  doing: save the buffer's first %zu pages, write() a pattern into them,\n"
-	       "         and write the same pattern into a new file in %s\n", npages, tmpdir);
+	mmapdemo_step("Two targets with the same bytes, both already in RAM");
+	mmapdemo_doing("save the buffer's first %zu pages, write() a pattern into them,\n"
+		       "         and write the same pattern into a new file in %s", npages,
+		       mmapdemo_tmpdir());
 	saved = malloc(npages * ps);
 	if (!saved)
-		die("malloc");
+		mmapdemo_die("malloc");
 	if (pread(dev_fd, saved, npages * ps, 0) != (ssize_t)(npages * ps))
-		die("read the buffer");
-	snprintf(file_path, sizeof(file_path), "%s/mmapdemo-rw.XXXXXX", tmpdir);
-	file_fd = mkostemp(file_path, O_CLOEXEC);
-	if (file_fd < 0) {
-		file_path[0] = '\0';
-		die("mkostemp in $TMPDIR or /tmp");
-	}
+		mmapdemo_die("read the buffer");
+	file_fd = mmapdemo_tmpfile(file_path, sizeof(file_path));
 	for (p = 0; p < npages; p++) {
 		for (w = 0; w < words; w++)
 			page_buf[w] = pattern_word(p, w);
 		expected_sum += visit(page_buf, p);
 		if (pwrite(dev_fd, page_buf, ps, (off_t)(p * ps)) != (ssize_t)ps)
-			die("write the buffer");
+			mmapdemo_die("write the buffer");
 		if (pwrite(file_fd, page_buf, ps, (off_t)(p * ps)) != (ssize_t)ps)
-			die("write the file");
+			mmapdemo_die("write the file");
 	}
 	fs = fstatfs(file_fd, &sfs) ? NULL : fs_name(sfs.f_type);
 	printf("  file: %s (%zu bytes, on %s)\n", file_path, npages * ps,
 	       fs ? fs : "a disk filesystem");
 
 	/* mincore() of a file mapping reports the page cache, even without PTEs. */
-	m = mmap(NULL, npages * ps, PROT_READ, MAP_SHARED, file_fd, 0);
-	if (m == MAP_FAILED)
-		die("mmap the file");
+	m = mmapdemo_xmmap(npages * ps, PROT_READ, MAP_SHARED, file_fd, 0, "the file");
 	resident = mmapdemo_mincore_count(m, npages);
 	printf("  mincore() of a fresh file mapping: %ld of %zu pages in the page cache; pagemap: %ld present\n",
 	       resident, npages, mmapdemo_pagemap_present(m, npages));
-	munmap(m, npages * ps);
+	mmapdemo_xmunmap(m, npages * ps);
 	if (resident != (long)npages)
 		printf("  (not all cached: the file's first touch may include disk reads)\n");
 
 	for (i = 0; i < NR_PATTERNS; i++) {
 		order[i] = malloc(npages * sizeof(*order[i]));
 		if (!order[i])
-			die("malloc");
+			mmapdemo_die("malloc");
 		for (p = 0; p < npages; p++)
 			order[i][p] = p;
 	}
@@ -423,16 +394,15 @@ static void check_sum(const char *what, const struct sample *s)
 {
 	if (s->sum != expected_sum)
 		mmapdemo_unexpected("%s read other bytes than were written (checksum %#llx, expected %#llx)",
-			    what, (unsigned long long)s->sum, (unsigned long long)expected_sum);
+				    what, (unsigned long long)s->sum, (unsigned long long)expected_sum);
 }
 
 static void step_pread(void)
 {
 	struct sample dev, file;
 
-	printf("\n2. read(): pread() one page per call into a user buffer\n");
-	printf("  doing: pread() all %zu pages of the device, then of the file, random order\n",
-	       npages);
+	mmapdemo_step("read(): pread() one page per call into a user buffer");
+	mmapdemo_doing("pread() all %zu pages of the device, then of the file, random order", npages);
 	pass_pread(dev_fd, order[P_RAND], &dev);
 	pass_pread(file_fd, order[P_RAND], &file);
 	printf("  device: %ld syscalls, %ld minor faults, %ld .fault calls\n",
@@ -442,10 +412,10 @@ static void step_pread(void)
 	check_sum("pread() of the file", &file);
 	if (dev.calls != (long)npages || file.calls != (long)npages)
 		mmapdemo_unexpected("pread() took %ld and %ld calls for %zu pages (short reads?)",
-			    dev.calls, file.calls, npages);
+				    dev.calls, file.calls, npages);
 	if (dev.minflt || file.minflt || dev.faults)
 		mmapdemo_unexpected("pread() caused page faults (%ld, %ld minor, %ld .fault)",
-			    dev.minflt, file.minflt, dev.faults);
+				    dev.minflt, file.minflt, dev.faults);
 	mmapdemo_why("each page costs a syscall and a copy into an already mapped buffer, never a fault.");
 }
 
@@ -453,7 +423,7 @@ static void step_pread(void)
  * One narrated round over a fresh mapping: a few pages of the random
  * order, then the rest, then a second pass. @mode is -1 for the file.
  */
-static void step_mmap(int step, int fd, int mode)
+static void step_mmap(int fd, int mode)
 {
 	size_t k = npages / 16 ? npages / 16 : 1;
 	const size_t *ord = order[P_RAND];
@@ -464,21 +434,18 @@ static void step_mmap(int step, int fd, int mode)
 	void *m;
 
 	if (dev)
-		printf("\n%d. mmap() of the device in mode %s: %s\n", step,
-		       mmapdemo_mode_name(mode),
-		       fault ? "demand paging through .fault" :
-		       "every PTE written by remap_pfn_range() inside mmap()");
+		mmapdemo_step("mmap() of the device in mode %s: %s", mmapdemo_mode_name(mode),
+			      fault ? "demand paging through .fault" :
+			      "every PTE written by remap_pfn_range() inside mmap()");
 	else
-		printf("\n%d. mmap() of the file: page-cache pages, with fault-around\n", step);
-	printf("  doing: mmap(%zu pages, PROT_READ, MAP_SHARED) of the %s, read %zu of them in random order\n",
-	       npages, dev ? "device" : "file", k);
+		mmapdemo_step("mmap() of the file: page-cache pages, with fault-around");
+	mmapdemo_doing("mmap(%zu pages, PROT_READ, MAP_SHARED) of the %s, read %zu of them in random order",
+		       npages, dev ? "device" : "file", k);
 	if (dev)
 		set_mode(mode);
 	flt0 = mmapdemo_minflt();
 	dev0 = device_faults();
-	m = mmap(NULL, npages * ps, PROT_READ, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED)
-		die("mmap");
+	m = mmapdemo_xmmap(npages * ps, PROT_READ, MAP_SHARED, fd, 0, dev ? "the device" : "the file");
 	flt = mmapdemo_minflt() - flt0;
 	dflt = device_faults() - dev0;
 	show_maps(m);
@@ -502,16 +469,16 @@ static void step_mmap(int step, int fd, int mode)
 	}
 	if (fault && (flt != (long)k || dflt != (long)k || present != (long)k))
 		mmapdemo_unexpected("fault mode: %zu pages read, %ld minor faults, %ld .fault calls, %ld present",
-			    k, flt, dflt, present);
+				    k, flt, dflt, present);
 	if (mode == MMAPDEMO_MODE_REMAP && (flt || dflt))
 		mmapdemo_unexpected("remap mode: reading took %ld minor faults, %ld .fault calls",
-			    flt, dflt);
+				    flt, dflt);
 	grid(m, dev ? dev_fd : -1);
 	if (!dev)
 		printf("  (for the file, S is a page of its page cache)\n");
 
-	printf("  doing: read the other %zu pages, then all %zu again (second pass)\n",
-	       npages - k, npages);
+	mmapdemo_doing("read the other %zu pages, then all %zu again (second pass)", npages - k,
+		       npages);
 	flt0 = mmapdemo_minflt();
 	dev0 = device_faults();
 	sum += visit_mapping(m, ord + k, npages - k);
@@ -524,13 +491,13 @@ static void step_mmap(int step, int fd, int mode)
 		if (flt != (long)(npages - k) || dflt != (long)(npages - k) ||
 		    present != (long)npages)
 			mmapdemo_unexpected("fault mode: %zu more pages read, %ld minor faults, %ld .fault calls, %ld present",
-				    npages - k, flt, dflt, present);
+					    npages - k, flt, dflt, present);
 	} else if (dev) {
 		printf("  rest: %ld minor faults, %ld .fault calls (pagemap and mincore cannot see VM_PFNMAP\n"
 		       "  pages: these counters are the evidence)\n", flt, dflt);
 		if (flt || dflt)
 			mmapdemo_unexpected("remap mode: reading took %ld minor faults, %ld .fault calls",
-				    flt, dflt);
+					    flt, dflt);
 	} else {
 		printf("  rest: %ld minor faults; pagemap %ld of %zu pages present\n", flt,
 		       mmapdemo_pagemap_present(m, npages), npages);
@@ -549,8 +516,7 @@ static void step_mmap(int step, int fd, int mode)
 		mmapdemo_unexpected("the second pass took %ld minor faults, %ld .fault calls", flt, dflt);
 	if (mode != MMAPDEMO_MODE_REMAP)
 		grid(m, dev ? dev_fd : -1);
-	if (munmap(m, npages * ps))
-		die("munmap");
+	mmapdemo_xmunmap(m, npages * ps);
 	if (fault)
 		mmapdemo_why("each page traps into .fault once, on first touch; then its PTE exists and reads are loads.");
 	else if (dev)
@@ -596,8 +562,8 @@ static void record(struct row *r, const struct sample *s, int round)
 	}
 	if (bad && !r->flagged) {
 		mmapdemo_unexpected("%s %s %s, round %d: %ld syscalls, %ld minor faults, %ld .fault calls for %zu pages%s",
-			    tn, mn, pn, round + 1, s->calls, s->minflt, s->faults, npages,
-			    s->sum != expected_sum ? ", wrong checksum" : "");
+				    tn, mn, pn, round + 1, s->calls, s->minflt, s->faults, npages,
+				    s->sum != expected_sum ? ", wrong checksum" : "");
 		r->flagged = true;
 	}
 }
@@ -652,16 +618,16 @@ static const char *count_range(enum target t, enum method m, int what, char *buf
 	return buf;
 }
 
-static void step_measure(int step, int reps)
+static void step_measure(int reps)
 {
 	struct sample a, b;
 	struct row *r;
 	int round, i, p;
 
-	printf("\n%d. The measurement: %d round%s, every row once per round\n", step, reps,
-	       reps == 1 ? "" : "s");
-	printf("  doing: per round and order, pread() the device, mmap() it in mode fault and in mode remap,\n"
-	       "         pread() the file, mmap() the file; clock_gettime(CLOCK_MONOTONIC) around each pass\n");
+	mmapdemo_step("The measurement: %d round%s, every row once per round", reps,
+		      reps == 1 ? "" : "s");
+	mmapdemo_doing("per round and order, pread() the device, mmap() it in mode fault and in mode remap,\n"
+		       "         pread() the file, mmap() the file; clock_gettime(CLOCK_MONOTONIC) around each pass");
 	i = 0;
 	for (p = 0; p < NR_PATTERNS; p++) {
 		static const struct { enum target t; enum method m; } layout[8] = {
@@ -677,7 +643,7 @@ static void step_measure(int step, int reps)
 			rows[i].pattern = p;
 			rows[i].ns = calloc(reps, sizeof(uint64_t));
 			if (!rows[i].ns)
-				die("calloc");
+				mmapdemo_die("calloc");
 		}
 	}
 	for (round = 0; round < reps; round++) {
@@ -773,7 +739,7 @@ static const char *compare(double x, double y, char *buf, size_t size)
 	return buf;
 }
 
-static void step_interpret(int step)
+static void step_interpret(void)
 {
 	double pr = row_ns(find_row(T_DEV, M_PREAD, P_SEQ), NULL, NULL);
 	double pr_rand = row_ns(find_row(T_DEV, M_PREAD, P_RAND), NULL, NULL);
@@ -788,7 +754,7 @@ static void step_interpret(int step)
 	struct row *ff = find_row(T_FAULT, M_MMAP1, P_SEQ);
 	char c1[48], c2[48], c3[48], c4[48];
 
-	printf("\n%d. What this run's numbers say (sequential order unless stated)\n", step);
+	mmapdemo_step("What this run's numbers say (sequential order unless stated)");
 	printf("  - The second pass over a device mapping was %s pread() (%.0f vs %.0f\n"
 	       "    ns/page): no syscall and no copy, only loads through PTEs that already exist; it is\n"
 	       "    the bare cost of reading %zu KiB, and pread() adds a syscall and a copy to that.\n",
@@ -815,18 +781,6 @@ static void step_interpret(int step)
 	printf("  Under emulation (QEMU TCG) absolute times are meaningless: compare only ratios within one run.\n");
 }
 
-static unsigned long long parse_num(const char *opt, const char *arg, unsigned long long max)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(arg, &end, 0);
-	if (errno || end == arg || *end || arg[0] == '-' || v > max)
-		mmapdemo_usage_error(PROG, "bad value '%s' for %s", arg, opt);
-	return v;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -838,56 +792,27 @@ int main(int argc, char **argv)
 	};
 	unsigned long long want_pages = 0, seed = DEFAULT_SEED;
 	struct mmapdemo_info info;
-	const char *tmpdir;
 	int reps = DEFAULT_REPS, c;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:r:s:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			want_pages = parse_num("--pages", optarg, ULLONG_MAX);
-			if (!want_pages)
-				mmapdemo_usage_error(PROG, "--pages must be at least 1");
-			break;
-		case 'r':
-			reps = (int)parse_num("--reps", optarg, MAX_REPS);
-			if (!reps)
-				mmapdemo_usage_error(PROG, "--reps must be 1..%d", MAX_REPS);
-			break;
-		case 's':
-			seed = parse_num("--seed", optarg, ULLONG_MAX);
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case ':':
-			mmapdemo_usage_error(PROG, "option %s needs a value", argv[optind - 1]);
-			break;
-		default:	/* optopt: the unknown short option, 0 for a long one */
-			if (optopt)
-				mmapdemo_usage_error(PROG, "unknown option '-%c'", optopt);
-			mmapdemo_usage_error(PROG, "unknown option '%s'", argv[optind - 1]);
-		}
+	mmapdemo_program(PROG, usage);
+	while ((c = mmapdemo_getopt(argc, argv, "p:r:s:h", opts)) != -1) {
+		if (c == 'p')
+			want_pages = mmapdemo_parse_u64("--pages", optarg, 1, UINT64_MAX);
+		else if (c == 'r')
+			reps = (int)mmapdemo_parse_u64("--reps", optarg, 1, MAX_REPS);
+		else
+			seed = mmapdemo_parse_u64("--seed", optarg, 0, UINT64_MAX);
 	}
-	if (optind < argc)
-		mmapdemo_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
 
-	dev_fd = mmapdemo_demo_open(PROG, &info);
+	dev_fd = mmapdemo_demo_open(&info);
 	atexit(cleanup);
 	orig_mode = info.mode;
 	ps = info.page_size;
-	if (ps != mmapdemo_page_size() || ps % sizeof(uint64_t)) {
-		errno = EINVAL;
-		die("the device's page size is not this process's");
-	}
 	words = ps / sizeof(uint64_t);
 	page_buf = aligned_alloc(ps, ps);
 	if (!page_buf)
-		die("aligned_alloc");
+		mmapdemo_die("aligned_alloc");
 	memset(page_buf, 0, ps);	/* fault it in now, not while counting */
-	tmpdir = getenv("TMPDIR");
-	if (!tmpdir || !*tmpdir)
-		tmpdir = "/tmp";
 
 	printf("mmapdemo-rw: read() vs mmap(), on %s and on a regular file\n", MMAPDEMO_DEV_PATH);
 	mmapdemo_print_info(stdout, &info);
@@ -913,16 +838,16 @@ int main(int argc, char **argv)
 		       "reload: rmmod mmapdemo; insmod mmapdemo.ko pages=1024");
 	}
 
-	step_setup(seed, tmpdir);
+	step_setup(seed);
 	warm_up();
 	step_pread();
-	step_mmap(3, dev_fd, MMAPDEMO_MODE_FAULT);
-	step_mmap(4, dev_fd, MMAPDEMO_MODE_REMAP);
-	step_mmap(5, file_fd, -1);
-	step_measure(6, reps);
+	step_mmap(dev_fd, MMAPDEMO_MODE_FAULT);
+	step_mmap(dev_fd, MMAPDEMO_MODE_REMAP);
+	step_mmap(file_fd, -1);
+	step_measure(reps);
 	step_counts();
 	mmapdemo_why("counts are exact and checked; times vary from run to run and are not.");
-	step_interpret(7);
+	step_interpret();
 
-	return mmapdemo_finish(PROG);
+	return mmapdemo_finish();
 }

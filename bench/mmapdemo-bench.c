@@ -32,22 +32,18 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "libmmapdemo.h"
 
 #define PROG		"mmapdemo-bench"
-#define STR_(x)		#x
-#define STR(x)		STR_(x)
+#define STR(x)		MMAPDEMO_STR(x)
 #define MIB		(1024UL * 1024)
 #define MAX_REPS	31
 #define MAX_SIZES	16
@@ -96,30 +92,8 @@ static const char usage[] =
 
 /* ------------------------------------------------------------ helpers */
 
-static void die(const char *fmt, ...) MMAPDEMO_PRINTF(1, 2) __attribute__((noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, "%s: ", PROG);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
 /* A correctness fact the figures rely on did not hold. */
-#define BROKEN(...)	die("BROKEN: " __VA_ARGS__)
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
+#define BROKEN(...)	mmapdemo_fail("BROKEN: " __VA_ARGS__)
 
 static size_t page_size;
 
@@ -149,8 +123,10 @@ static void write_pattern(int fd, size_t bytes, const char *what)
 		n = bytes - off < sizeof(chunk) ? bytes - off : sizeof(chunk);
 		fill_pattern(chunk, n, off / 8);
 		r = pwrite(fd, chunk, n, (off_t)off);
+		if (r < 0)
+			mmapdemo_die("pwrite %s at %zu", what, off);
 		if (r != (ssize_t)n)
-			die("pwrite %s at %zu: %s", what, off, r < 0 ? strerror(errno) : "short write");
+			mmapdemo_fail("pwrite %s at %zu: short write", what, off);
 	}
 }
 
@@ -162,9 +138,11 @@ static void pread_all(int fd, void *buf, size_t bytes, off_t off, const char *wh
 
 	while (done < bytes) {
 		r = pread(fd, (char *)buf + done, bytes - done, off + (off_t)done);
-		if (r <= 0)
-			die("pread %s at %zu: %s", what, (size_t)off + done,
-			    r < 0 ? strerror(errno) : "unexpected end of file");
+		if (r < 0)
+			mmapdemo_die("pread %s at %zu", what, (size_t)off + done);
+		if (!r)
+			mmapdemo_fail("pread %s at %zu: unexpected end of file", what,
+				      (size_t)off + done);
 		done += (size_t)r;
 	}
 }
@@ -191,26 +169,11 @@ static void check_copy(const void *buf, size_t bytes, size_t off, bool anon, con
 	}
 }
 
-static void *map_or_die(size_t bytes, int prot, int flags, int fd, const char *what)
-{
-	void *p = mmap(NULL, bytes, prot, flags, fd, 0);
-
-	if (p == MAP_FAILED)
-		die("mmap %zu MiB of %s: %s", bytes / MIB, what, strerror(errno));
-	return p;
-}
-
-static void unmap_or_die(void *p, size_t bytes)
-{
-	if (munmap(p, bytes))
-		die("munmap: %s", strerror(errno));
-}
-
 /* A user buffer with every page present. */
 static void *user_buffer(size_t bytes)
 {
-	void *p = map_or_die(bytes, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, "a user buffer");
+	void *p = mmapdemo_xmmap(bytes, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0, "a user buffer");
 
 	memset(p, 0, bytes);
 	return p;
@@ -218,25 +181,19 @@ static void *user_buffer(size_t bytes)
 
 static long minflt_self(void)
 {
-	struct rusage ru;
+	long n = mmapdemo_minflt();	/* of this thread: the only one */
 
-	if (getrusage(RUSAGE_SELF, &ru))
-		die("getrusage: %s", strerror(errno));
-	return ru.ru_minflt;
+	if (n < 0)
+		mmapdemo_die("getrusage");
+	return n;
 }
 
 static int devfd;		/* read-write, for stats, pread and pwrite */
 
-static void dev_stats(struct mmapdemo_stats *st)
-{
-	if (mmapdemo_get_stats(devfd, st))
-		die("MMAPDEMO_IOC_GET_STATS: %s", strerror(errno));
-}
-
 static void dev_reset(void)
 {
 	if (mmapdemo_reset_stats(devfd))
-		die("MMAPDEMO_IOC_RESET_STATS: %s", strerror(errno));
+		mmapdemo_die("MMAPDEMO_IOC_RESET_STATS");
 }
 
 /* ------------------------------------------------------------ figures */
@@ -405,43 +362,43 @@ static void map_round(struct subject *s, size_t bytes, char *dst, struct figure 
 	if (s->kind == K_PREAD) {
 		/* read() into a fresh buffer: its faults are part of the cost. */
 		f0 = minflt_self();
-		p = map_or_die(bytes, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, "a read buffer");
-		t0 = now_ns();
+		p = mmapdemo_xmmap(bytes, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, "a read buffer");
+		t0 = mmapdemo_now_ns();
 		pread_all(devfd, p, bytes, 0, MMAPDEMO_DEV_PATH);
-		t1 = now_ns();
+		t1 = mmapdemo_now_ns();
 		f1 = minflt_self();
 		check_copy(p, bytes, 0, false, "pread");
 		add(&fig[M_RTOUCH], (double)(t1 - t0) / (double)pages);
 		add(&fig[M_MINFLT], (double)(f1 - f0) / mib);
-		t0 = now_ns();
+		t0 = mmapdemo_now_ns();
 		if (pwrite(devfd, p, bytes, 0) != (ssize_t)bytes)
-			die("pwrite %s: %s", MMAPDEMO_DEV_PATH, strerror(errno));
-		t1 = now_ns();
+			mmapdemo_die("pwrite %s", MMAPDEMO_DEV_PATH);
+		t1 = mmapdemo_now_ns();
 		add(&fig[M_WTOUCH], (double)(t1 - t0) / (double)pages);
 		memset(dst, 0, page_size);
-		t0 = now_ns();
+		t0 = mmapdemo_now_ns();
 		pread_all(devfd, dst, bytes, 0, MMAPDEMO_DEV_PATH);
-		t1 = now_ns();
+		t1 = mmapdemo_now_ns();
 		check_copy(dst, bytes, 0, false, "pread, second pass");
 		add(&fig[M_STREAM], (double)bytes / (double)(t1 - t0) * 1e3);
-		unmap_or_die(p, bytes);
+		mmapdemo_xmunmap(p, bytes);
 		return;
 	}
 
 	/* Run A: mmap, first read touch, munmap. */
 	dev_reset();
 	f0 = minflt_self();
-	t0 = now_ns();
+	t0 = mmapdemo_now_ns();
 	p = mmap(NULL, bytes, prot, map_flags(s), fd, 0);
-	t1 = now_ns();
+	t1 = mmapdemo_now_ns();
 	if (p == MAP_FAILED)
-		die("mmap %zu MiB, %s: %s", bytes / MIB, s->name, strerror(errno));
+		mmapdemo_die("mmap %zu MiB, %s", bytes / MIB, s->name);
 	touch_read(p, pages, !anon, s->name);
-	t2 = now_ns();
+	t2 = mmapdemo_now_ns();
 	f1 = minflt_self();
-	dev_stats(&st);
-	unmap_or_die(p, bytes);
-	t3 = now_ns();
+	mmapdemo_xget_stats(devfd, &st);
+	mmapdemo_xmunmap(p, bytes);
+	t3 = mmapdemo_now_ns();
 	add(&fig[M_MMAP], (double)(t1 - t0) / 1e3);
 	add(&fig[M_RTOUCH], (double)(t2 - t1) / (double)pages);
 	add(&fig[M_MINFLT], (double)(f1 - f0) / mib);
@@ -453,23 +410,23 @@ static void map_round(struct subject *s, size_t bytes, char *dst, struct figure 
 	}
 
 	/* Run B: mmap, first write touch, a streaming second pass, munmap. */
-	p = map_or_die(bytes, prot, map_flags(s), fd, s->name);
+	p = mmapdemo_xmmap(bytes, prot, map_flags(s), fd, 0, s->name);
 	f0 = minflt_self();
-	t0 = now_ns();
+	t0 = mmapdemo_now_ns();
 	touch_write(p, pages);
-	t1 = now_ns();
+	t1 = mmapdemo_now_ns();
 	f1 = minflt_self();
 	memset(dst, 0, page_size);
-	t2 = now_ns();
+	t2 = mmapdemo_now_ns();
 	memcpy(dst, p, bytes);
-	t3 = now_ns();
+	t3 = mmapdemo_now_ns();
 	check_copy(dst, bytes, 0, anon, s->name);
 	add(&fig[M_WTOUCH], (double)(t1 - t0) / (double)pages);
 	add(&fig[M_MINFLT_W], (double)(f1 - f0) / mib);
 	add(&fig[M_STREAM], (double)bytes / (double)(t3 - t2) * 1e3);
-	t0 = now_ns();
-	unmap_or_die(p, bytes);
-	t1 = now_ns();
+	t0 = mmapdemo_now_ns();
+	mmapdemo_xmunmap(p, bytes);
+	t1 = mmapdemo_now_ns();
 	add(&fig[M_MUNMAP], (double)(t1 - t0) / 1e3);
 }
 
@@ -500,7 +457,7 @@ static void make_subjects(void)
 		s = &subjects[nr_subjects - 1];
 		s->fd = mmapdemo_open(O_RDWR);
 		if (s->fd < 0)
-			die("open %s: %s", MMAPDEMO_DEV_PATH, strerror(errno));
+			mmapdemo_die("open %s", MMAPDEMO_DEV_PATH);
 		if (mmapdemo_set_mode(s->fd, mode, 0)) {
 			s->err = errno;
 		} else {
@@ -508,7 +465,7 @@ static void make_subjects(void)
 			if (p == MAP_FAILED)
 				s->err = errno;
 			else
-				unmap_or_die(p, page_size);
+				mmapdemo_xmunmap(p, page_size);
 		}
 		if (s->err) {
 			printf("%-14s not available (%s: %s)\n", s->name,
@@ -537,9 +494,9 @@ static double timed_memcpy(char *dst, const char *src, size_t bytes)
 	uint64_t t0, t1;
 
 	memset(dst, 0, page_size);
-	t0 = now_ns();
+	t0 = mmapdemo_now_ns();
 	memcpy(dst, src, bytes);
-	t1 = now_ns();
+	t1 = mmapdemo_now_ns();
 	check_copy(dst, bytes, 0, false, "memcpy");
 	return (double)(t1 - t0);
 }
@@ -564,7 +521,7 @@ static void map_test(const size_t *sizes, int nsizes, int reps, char *dst)
 				continue;
 			s->fd = memfd_create("mmapdemo-bench", MFD_CLOEXEC);
 			if (s->fd < 0 || ftruncate(s->fd, (off_t)bytes))
-				die("memfd of %zu MiB: %s", bytes / MIB, strerror(errno));
+				mmapdemo_die("memfd of %zu MiB", bytes / MIB);
 			write_pattern(s->fd, bytes, "memfd");
 		}
 		src = user_buffer(bytes);
@@ -586,7 +543,7 @@ static void map_test(const size_t *sizes, int nsizes, int reps, char *dst)
 					add(&fig[j][M_RATIO], f->v[r] / mbs);
 			}
 		}
-		unmap_or_die(src, bytes);
+		mmapdemo_xmunmap(src, bytes);
 		mcs = summarize(&mc);
 
 		printf("\n%zu MiB (%zu pages), %d rounds; memcpy %.0f MB/s\n", bytes / MIB,
@@ -696,12 +653,12 @@ static void visit(int fd, const char *map, size_t bytes, enum pattern pt,
 /* Pages of fd's first @bytes in the page cache (mincore). */
 static long resident(int fd, size_t bytes)
 {
-	void *p = map_or_die(bytes, PROT_READ, MAP_SHARED, fd, FILE_NAME);
+	void *p = mmapdemo_xmmap(bytes, PROT_READ, MAP_SHARED, fd, 0, FILE_NAME);
 	long n = mmapdemo_mincore_count(p, bytes / page_size);
 
 	if (n < 0)
-		die("mincore: %s", strerror(errno));
-	unmap_or_die(p, bytes);
+		mmapdemo_die("mincore");
+	mmapdemo_xmunmap(p, bytes);
 	return n;
 }
 
@@ -711,11 +668,13 @@ static void make_cold(int fd, size_t bytes)
 	int dc;
 	long n;
 
-	if (posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))
-		die("posix_fadvise DONTNEED: %s", strerror(errno));
+	/* posix_fadvise() returns its error, it does not set errno. */
+	errno = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	if (errno)
+		mmapdemo_die("posix_fadvise DONTNEED");
 	dc = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
 	if (dc < 0 || write(dc, "1", 1) != 1)
-		die("drop_caches: %s (the cold file needs root)", strerror(errno));
+		mmapdemo_die("drop_caches (the cold file needs root)");
 	close(dc);
 	n = resident(fd, bytes);
 	if (n > (long)(bytes / page_size / COLD_SLACK))
@@ -763,19 +722,19 @@ static void access_round(enum target t, int fd, int mapfd, size_t bytes, enum pa
 		make_cold(fd, bytes);
 	else if (t == T_CACHED)
 		make_cached(fd, bytes, buf);
-	t0 = now_ns();
+	t0 = mmapdemo_now_ns();
 	if (mapfd >= 0) {
 		map = mmap(NULL, bytes, PROT_READ, MAP_SHARED, mapfd, 0);
 		if (map == MAP_FAILED)
-			die("mmap %s: %s", af->name, strerror(errno));
+			mmapdemo_die("mmap %s", af->name);
 	}
 	visit(fd, map, bytes, pt, order, buf, af->name);
-	t1 = now_ns();
+	t1 = mmapdemo_now_ns();
 	visit(fd, map, bytes, pt, order, buf, af->name);
-	t2 = now_ns();
+	t2 = mmapdemo_now_ns();
 	if (map)
-		unmap_or_die(map, bytes);
-	t3 = now_ns();
+		mmapdemo_xmunmap(map, bytes);
+	t3 = mmapdemo_now_ns();
 	af->used = true;
 	add(&af->f[pt][0], (double)((t1 - t0) + (t3 - t2)) / pages);
 	add(&af->f[pt][1], (double)(t2 - t1) / pages);
@@ -790,24 +749,24 @@ static void access_test(const char *dir, size_t bytes, int reps)
 	struct stat sb;
 
 	if (bytes > SEQ_CHUNK * (bytes / SEQ_CHUNK))
-		die("--file-mib: not a multiple of 128 KiB");
+		mmapdemo_fail("--file-mib: not a multiple of 128 KiB");
 	for (pt = 0; pt < NR_PATTERNS; pt++) {
 		order[pt] = malloc(pages * sizeof(size_t));
 		if (!order[pt])
-			die("out of memory");
+			mmapdemo_fail("out of memory");
 		make_order(order[pt], pages, pt);
 	}
 	if (dir) {
 		snprintf(path, sizeof(path), "%s/%s", dir, FILE_NAME);
 		filefd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 		if (filefd < 0 || fstat(filefd, &sb))
-			die("%s: %s", path, strerror(errno));
+			mmapdemo_die("%s", path);
 		if ((size_t)sb.st_size != bytes) {
 			if (ftruncate(filefd, 0))
-				die("%s: truncate: %s", path, strerror(errno));
+				mmapdemo_die("%s: truncate", path);
 			write_pattern(filefd, bytes, path);
 			if (fsync(filefd))
-				die("%s: fsync: %s", path, strerror(errno));
+				mmapdemo_die("%s: fsync", path);
 		}
 	}
 	memset(af, 0, sizeof(af));
@@ -869,22 +828,10 @@ static void access_test(const char *dir, size_t bytes, int reps)
 		close(filefd);
 	for (pt = 0; pt < NR_PATTERNS; pt++)
 		free(order[pt]);
-	unmap_or_die(buf, SEQ_CHUNK);
+	mmapdemo_xmunmap(buf, SEQ_CHUNK);
 }
 
 /* ------------------------------------------------------------ main */
-
-static unsigned long parse_ulong(const char *opt, const char *s, unsigned long max)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v == 0 || v > max)
-		mmapdemo_usage_error(PROG, "%s: '%s' is not a number from 1 to %lu", opt, s, max);
-	return v;
-}
 
 static int parse_sizes(const char *list, size_t *sizes)
 {
@@ -897,7 +844,7 @@ static int parse_sizes(const char *list, size_t *sizes)
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (n == MAX_SIZES)
 			mmapdemo_usage_error(PROG, "--sizes: at most %d sizes", MAX_SIZES);
-		sizes[n++] = parse_ulong("--sizes", tok, 1UL << 20) * MIB;
+		sizes[n++] = mmapdemo_parse_u64("--sizes", tok, 1, 1UL << 20) * MIB;
 	}
 	if (!n)
 		mmapdemo_usage_error(PROG, "--sizes: no size given");
@@ -940,22 +887,22 @@ int main(int argc, char **argv)
 	struct utsname un;
 	char *dst;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:r:d:f:qo:a:h", opts, NULL)) != -1) {
+	mmapdemo_program(PROG, usage);
+	while ((c = mmapdemo_getopt(argc, argv, "s:r:d:f:qo:a:h", opts)) != -1) {
 		switch (c) {
 		case 's':
 			sizes_arg = optarg;
 			sizes_set = true;
 			break;
 		case 'r':
-			reps = (int)parse_ulong("--reps", optarg, MAX_REPS);
+			reps = (int)mmapdemo_parse_u64("--reps", optarg, 1, MAX_REPS);
 			reps_set = true;
 			break;
 		case 'd':
 			dir = optarg;
 			break;
 		case 'f':
-			file_mib = parse_ulong("--file-mib", optarg, 4096);
+			file_mib = mmapdemo_parse_u64("--file-mib", optarg, 1, 4096);
 			file_set = true;
 			break;
 		case 'q':
@@ -967,17 +914,8 @@ int main(int argc, char **argv)
 		case 'a':
 			accel = optarg;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case ':':
-			mmapdemo_usage_error(PROG, "%s needs a value", argv[optind - 1]);
-		default:
-			mmapdemo_usage_error(PROG, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		mmapdemo_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
 	if (quick) {
 		if (!sizes_set)
 			sizes_arg = "1,4,16";
@@ -991,7 +929,7 @@ int main(int argc, char **argv)
 		accel = "unknown";
 
 	page_size = mmapdemo_page_size();
-	devfd = mmapdemo_demo_open(PROG, &info);
+	devfd = mmapdemo_demo_open(&info);
 	for (i = 0, kept = 0; i < nsizes; i++) {
 		if (sizes[i] > info.size) {
 			printf("%zu MiB: left out, larger than the device's %llu MiB buffer\n",
@@ -1004,15 +942,15 @@ int main(int argc, char **argv)
 	}
 	nsizes = kept;
 	if (!nsizes)
-		die("no size fits the device's buffer of %llu KiB (load with a larger pages=)",
-		    (unsigned long long)(info.size / 1024));
+		mmapdemo_fail("no size fits the device's buffer of %llu KiB (load with a larger pages=)",
+			      (unsigned long long)(info.size / 1024));
 	if (file_mib * MIB > info.size)
 		file_mib = info.size / MIB;
 
 	if (csv_path) {
 		csv = fopen(csv_path, "we");
 		if (!csv)
-			die("%s: %s", csv_path, strerror(errno));
+			mmapdemo_die("%s", csv_path);
 	}
 	uname(&un);
 	read_line("/sys/kernel/mm/transparent_hugepage/enabled", thp, sizeof(thp));
@@ -1037,11 +975,11 @@ int main(int argc, char **argv)
 	make_subjects();
 	dst = user_buffer(max);
 	map_test(sizes, nsizes, reps, dst);
-	unmap_or_die(dst, max);
+	mmapdemo_xmunmap(dst, max);
 	access_test(dir, file_mib * MIB, reps);
 
 	if (csv && fclose(csv))
-		die("%s: %s", csv_path, strerror(errno));
+		mmapdemo_die("%s", csv_path);
 	printf("\n%s: done, every copy read back was right\n", PROG);
 	return 0;
 }
