@@ -41,9 +41,14 @@ USER_LDFLAGS := $(if $(STATIC),-static) -pthread
 # Demos: one program per file in userspace/ (libmmapdemo.c is the shared helper).
 DEMO_SRCS := $(filter-out userspace/libmmapdemo.c,$(wildcard userspace/*.c))
 DEMOS     := $(patsubst userspace/%.c,$(BIN)/%,$(DEMO_SRCS))
-# Selftests: kselftest_harness programs in selftests/.
-TEST_SRCS := $(wildcard selftests/*.c)
-TESTS     := $(patsubst selftests/%.c,$(BIN)/%,$(TEST_SRCS))
+# Selftests in selftests/: the helper programs stand alone; every other
+# program is an area of the kselftest_harness suite, linked with the shared
+# test helpers and fault model (mmapdemo_fixture.h).
+TEST_LIB_SRCS := selftests/mmapdemo_testlib.c selftests/mmapdemo_model.c
+TEST_HELPERS  := mmapdemo_stress mmapdemo_hold mmapdemo_failinit
+TEST_AREAS    := $(filter-out $(TEST_HELPERS),$(patsubst selftests/%.c,%, \
+		 $(filter-out $(TEST_LIB_SRCS),$(wildcard selftests/*.c))))
+TESTS         := $(patsubst %,$(BIN)/%,$(TEST_HELPERS) $(TEST_AREAS))
 USER_DEPS := include/uapi/linux/mmapdemo.h userspace/libmmapdemo.h userspace/libmmapdemo.c
 
 .PHONY: all module modules install userspace demo check stress shell bench fuzz matrix lint \
@@ -76,6 +81,11 @@ $(BIN)/%: userspace/%.c $(USER_DEPS) | $(BIN)
 
 $(BIN)/%: selftests/%.c $(USER_DEPS) $(KSFT)/kselftest_harness.h | $(BIN)
 	$(CC) $(USER_CFLAGS) -I$(KSFT) -o $@ $< userspace/libmmapdemo.c $(USER_LDFLAGS)
+
+$(patsubst %,$(BIN)/%,$(TEST_AREAS)): $(BIN)/%: selftests/%.c $(TEST_LIB_SRCS) \
+		$(wildcard selftests/*.h) $(USER_DEPS) $(KSFT)/kselftest_harness.h | $(BIN)
+	$(CC) $(USER_CFLAGS) -I$(KSFT) -o $@ $< $(TEST_LIB_SRCS) userspace/libmmapdemo.c \
+		$(USER_LDFLAGS)
 
 # The kselftest framework of Debian's newest linux-source (scripts/kselftest.sh).
 $(KSFT)/kselftest_harness.h:

@@ -3,9 +3,9 @@
 #
 # mmapdemo.sh [path/to/mmapdemo.ko]: the mmapdemo kselftest, as root.
 #
-# Loads and unloads the module itself: refused parameters, then
-# mmapdemo_test once per configuration (mode x pages), rmmod while a
-# mapping is held (and cycles of it), the kernel's own VM_PFNMAP selftest
+# Loads and unloads the module itself: refused parameters, then the
+# kselftest_harness programs mmapdemo_AREA once per configuration (mode x
+# pages), rmmod while a mapping is held (and cycles of it), the kernel's own VM_PFNMAP selftest
 # (mm/pfnmap.c, built by scripts/pfnmap.sh) in each mode, load/unload
 # cycles checked for leaks, rmmod racing with opens, a short
 # mmapdemo_stress run,
@@ -13,8 +13,8 @@
 # demos.expect), and finally the kernel log. POSIX sh with busybox applets (dash or busybox sh; kmod's or
 # busybox's insmod/rmmod/modinfo), as in the test VM.
 #
-# Output: TAP 13 with a plan. mmapdemo_test's own TAP is nested with "# "
-# prefixes; its result is reported as "ok N suite mmapdemo_test mode=.. pages=..".
+# Output: TAP 13 with a plan. Each area program's own TAP is nested with "# "
+# prefixes; its result is reported as "ok N suite mmapdemo_AREA mode=.. pages=..".
 # pfnmap's TAP is nested the same way.
 # Exit: 0 all passed, 1 something failed, 4 (kselftest SKIP) when not root
 # or no module. The module is unloaded on every exit path.
@@ -28,7 +28,10 @@ DEV=/dev/$MOD
 . "$here/mmapdemo_lib.sh"
 # Module loading noise, not from the module's code.
 LOADNOISE='taints kernel|tainting kernel'
-# Configurations mmapdemo_test runs in, mode:pages (MMAPDEMO_CONFIGS overrides).
+# The areas of the suite, run in this order in each configuration:
+# mmapdemo_ioctl first (its buffer_zero_filled needs an unused module).
+AREAS="ioctl rw mmap mremap cow vma variants"
+# Configurations the areas run in, mode:pages (MMAPDEMO_CONFIGS overrides).
 CONFIGS=${MMAPDEMO_CONFIGS:-fault:16 remap:16 fault:65536 remap:65536}
 CYCLES=${MMAPDEMO_CYCLES:-6}
 # mmapdemo_stress: seconds, and seed (default: a new one, printed).
@@ -47,9 +50,10 @@ LEAK_KB=65536
 # Timeouts below are multiplied by MMAPDEMO_TIME_FACTOR (the debug kernel
 # runs KASAN under TCG: several times slower).
 TF=${MMAPDEMO_TIME_FACTOR:-1}
-# mmapdemo_test runs every test in each of the 5 variants: 15 to 45 s per
-# configuration under TCG (alone / with other VMs on 2 CPUs); a test's own
-# timeout is 30 s or more.
+# The areas run every test in each of the 5 variants: 15 to 45 s per
+# configuration, all areas together, under TCG (alone / with other VMs on 2
+# CPUs); each area program gets this limit; a test's own timeout is 30 s or
+# more.
 SUITE_TIMEOUT=$((240 * TF))
 
 skip_all() {
@@ -78,7 +82,7 @@ if [ -z "$ko" ] || [ ! -f "$ko" ]; then
 fi
 bin=
 for c in "$here/../bin" "$here/../build/bin" "$here"; do
-	[ -x "$c/mmapdemo_test" ] && { bin=$c; break; }
+	[ -x "$c/mmapdemo_ioctl" ] && { bin=$c; break; }
 done
 
 tmp=$(mktemp -d /tmp/mmapdemo.XXXXXX) || exit 1
@@ -122,6 +126,8 @@ result() {
 
 nconfigs=0
 for c in $CONFIGS; do nconfigs=$((nconfigs + 1)); done
+nareas=0
+for a in $AREAS; do nareas=$((nareas + 1)); done
 # The demos: demos.list beside the binaries (VM) or in userspace/ (tree).
 demos_list=
 for c in "$here/../demos.list" "$here/../userspace/demos.list"; do
@@ -137,7 +143,8 @@ fi
 ndemos=$(wc -l <"$tmp/demos")
 echo "TAP version 13"
 # 4 + 3 + 3 + 10 + 2 + 1 + 1 (variants), + 6 (stress, races, refusals), + 3 (debug)
-echo "1..$((33 + 4 * nconfigs + ndemos))"
+# and per configuration: insmod, sysfs, one suite per area, rmmod
+echo "1..$((33 + (3 + nareas) * nconfigs + ndemos))"
 
 # ---- the kernel log ---------------------------------------------------------
 
@@ -329,12 +336,12 @@ check_sysfs() {
 	diag "$SYSFS: mode $(sysfs mode), pages $(sysfs pages), contiguous $contig"
 }
 
-# run_suite: mmapdemo_test with its TAP nested; sets $rc.
+# run_suite AREA: mmapdemo_AREA with its TAP nested; sets $rc.
 run_suite() {
 	to=
 	command -v timeout >/dev/null && to="timeout -s KILL $SUITE_TIMEOUT"
 	{
-		$to "$bin/mmapdemo_test" 2>&1
+		$to "$bin/mmapdemo_$1" 2>&1
 		echo $? >"$tmp/rc"
 	} | sed 's/^/# /'
 	rc=$(cat "$tmp/rc")
@@ -360,7 +367,7 @@ for c in $CONFIGS; do
 	if ! load "mode=$mode" "pages=$pages"; then
 		not_ok "insmod $name"
 		not_ok "sysfs $name # not loaded"
-		not_ok "suite mmapdemo_test $name # not loaded"
+		for a in $AREAS; do not_ok "suite mmapdemo_$a $name # not loaded"; done
 		not_ok "rmmod $name # not loaded"
 		continue
 	fi
@@ -373,17 +380,19 @@ for c in $CONFIGS; do
 	result "insmod $name, mmap() via f_op->$HOOK"
 	check_sysfs "$mode" "$pages"
 	result "sysfs $name"
-	if [ -z "$bin" ]; then
-		not_ok "suite mmapdemo_test $name # mmapdemo_test not found"
-	else
-		diag "$bin/mmapdemo_test ($name)"
-		run_suite
+	for a in $AREAS; do
+		if [ -z "$bin" ] || [ ! -x "$bin/mmapdemo_$a" ]; then
+			not_ok "suite mmapdemo_$a $name # mmapdemo_$a not found"
+			continue
+		fi
+		diag "$bin/mmapdemo_$a ($name)"
+		run_suite "$a"
 		case $rc in
-		0) ok "suite mmapdemo_test $name" ;;
-		"$KSFT_SKIP") skip "suite mmapdemo_test $name" ;;
-		*) not_ok "suite mmapdemo_test $name # exit status $rc" ;;
+		0) ok "suite mmapdemo_$a $name" ;;
+		"$KSFT_SKIP") skip "suite mmapdemo_$a $name" ;;
+		*) not_ok "suite mmapdemo_$a $name # exit status $rc" ;;
 		esac
-	fi
+	done
 	bad=
 	[ "$(sysfs vmas)" = 0 ] || bad="$(sysfs vmas) VMAs left"
 	[ "$(sysfs mapped_pages)" = 0 ] || bad="${bad:+$bad; }$(sysfs mapped_pages) pages left mapped"
