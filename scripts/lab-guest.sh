@@ -5,16 +5,20 @@
 # lab-guest.sh PLAN: the guest side of `make lab-check` (scripts/labs.sh),
 # run by scripts/guest-init.sh in the VM (mmapdemo_vm.run=lab). PLAN has one
 # line per run: "LABEL SELECTOR...": load /mmapdemo/labs/LABEL.ko, run the
-# tests of mmapdemo_test selected by -r SELECTOR (FIXTURE:VARIANT:TEST),
-# unload it. Output for the host (scripts/labs.sh report reads it):
+# tests selected by SELECTOR (PROGRAM:FIXTURE:VARIANT:TEST: each PROGRAM
+# once, in the order the selectors first name it, with -r
+# FIXTURE:VARIANT:TEST for each of its tests), unload it. Output for the
+# host (scripts/labs.sh report reads it):
 #   MMAPDEMO-LAB-RUN LABEL
 #   MMAPDEMO-LAB-INSMOD ok|<error>
-#   ...mmapdemo_test's TAP...
+#   MMAPDEMO-LAB-PROGRAM PROGRAM            then PROGRAM's TAP, for each
 #   MMAPDEMO-LAB-RMMOD ok|<error>
 #   MMAPDEMO-LAB-KERNEL <kernel log line>   each BUG/WARNING/Oops line of the run
 #   MMAPDEMO-LAB-END LABEL
 # Exit status 0: a failing check is a result, not an error of the run.
-BADNESS='BUG:|WARNING:|Oops|Kernel panic|general protection fault|kernel BUG at|refcount_t:|list_add corruption|list_del corruption|UBSAN:|Bad page|Bad rss-counter'
+# BADNESS: the kernel reports, as the suite and the host's verdict know them.
+# shellcheck source=selftests/mmapdemo_badness.sh
+. /mmapdemo/kselftest/mmapdemo/mmapdemo_badness.sh
 limit=${LAB_TEST_TIMEOUT:-240}
 
 [ -r "${1:-}" ] || { echo "usage: $0 PLAN (try --help)"; exit 2; }
@@ -24,10 +28,22 @@ while read -r label sels; do
 	mark=$(dmesg | wc -l)
 	if out=$(insmod "/mmapdemo/labs/$label.ko" 2>&1); then
 		echo "MMAPDEMO-LAB-INSMOD ok"
-		args=
-		for s in $sels; do args="$args -r $s"; done
-		# shellcheck disable=SC2086 # a list of options
-		timeout -k 10 "$limit" mmapdemo_test $args </dev/null 2>&1
+		progs=
+		for s in $sels; do
+			case " $progs " in
+			*" ${s%%:*} "*) ;;
+			*) progs="$progs ${s%%:*}" ;;
+			esac
+		done
+		for p in $progs; do
+			args=
+			for s in $sels; do
+				[ "${s%%:*}" != "$p" ] || args="$args -r ${s#*:}"
+			done
+			echo "MMAPDEMO-LAB-PROGRAM $p"
+			# shellcheck disable=SC2086 # a list of options
+			timeout -k 10 "$limit" "$p" $args </dev/null 2>&1
+		done
 		if out=$(rmmod mmapdemo 2>&1); then
 			echo "MMAPDEMO-LAB-RMMOD ok"
 		else

@@ -155,7 +155,8 @@ report() {
 	local label=$1 d log=${3:-$RESULTS}
 	d=$(lab_dir "$2")
 	lab_checks "$d" | awk -F'|' -v label="$label" -v n="$((10#$2))" -v logf="${log#"$TOP"/}" '
-		# The run of LABEL in results.tap: TAP results by test name.
+		# The run of LABEL in results.tap: TAP results by PROGRAM.TEST,
+		# TEST as the harness names it (FIXTURE.VARIANT.NAME).
 		FNR == NR {
 			sub(/\r$/, "")
 			if ($0 == "MMAPDEMO-LAB-RUN " label) { inrun = 1; started = 1; next }
@@ -167,11 +168,13 @@ report() {
 				if (!kernel) kernel = substr($0, 21)
 				next
 			}
-			if ($0 ~ /^#  RUN /) { split($0, w, " "); cur = w[3]; running = cur; next }
-			# What the failing test saw: its first failed expectation.
-			if (cur != "" && !(cur in saw) && match($0, /:[0-9]+:[a-z_0-9]+:/)) {
-				line = substr($0, RSTART + 1, RLENGTH - 2); sub(/:.*/, "", line)
-				saw[cur] = substr($0, RSTART + RLENGTH) " (mmapdemo_test.c line " line ")"
+			if ($0 ~ /^MMAPDEMO-LAB-PROGRAM /) { prog = substr($0, 22); next }
+			if ($0 ~ /^#  RUN /) { split($0, w, " "); cur = prog "." w[3]; running = cur; next }
+			# What the failing test saw: its first failed expectation,
+			# "# FILE:LINE:TEST:what" (TH_LOG of kselftest_harness.h).
+			if (cur != "" && !(cur in saw) && match($0, /[^ :]+\.[ch]:[0-9]+:[a-z_0-9]+:/)) {
+				split(substr($0, RSTART, RLENGTH), at, ":"); sub(/.*\//, "", at[1])
+				saw[cur] = substr($0, RSTART + RLENGTH) " (" at[1] " line " at[2] ")"
 			}
 			if (cur != "" && !(cur in saw) && /Test terminated by timeout/)
 				saw[cur] = "no result before its timeout: an access that faults forever?"

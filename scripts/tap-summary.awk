@@ -7,7 +7,7 @@
 #
 # Nesting: each "# " prefix is one level (the kselftest runner's convention).
 # A result line that has deeper result lines just before it is a wrapper
-# (e.g. `ok 1 suite mmapdemo_test`, standing for a whole harness binary): its
+# (e.g. `ok 1 suite mmapdemo_rw`, standing for a whole harness binary): its
 # children are counted instead of it. Every other result line is a leaf and
 # is counted. A failed wrapper whose children all passed (a binary that
 # crashed or timed out) counts as one failure.

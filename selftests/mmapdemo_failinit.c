@@ -27,8 +27,7 @@
  * SKIP otherwise.
  */
 
-/* The 6.1 harness under -Wextra: see mmapdemo_test.c. */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
+/* The harness under -Wextra: see mmapdemo_fixture.h. */
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #include "kselftest_harness.h"
 
@@ -171,7 +170,6 @@ FIXTURE_TEARDOWN(failinit)
 {
 	size_t i;
 
-	_metadata->trigger = 0; /* see mmapdemo_test.c */
 	if (self->nth >= 0)
 		close(self->nth);
 	if (self->ko >= 0)
