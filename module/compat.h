@@ -22,6 +22,27 @@ static inline void vm_flags_set(struct vm_area_struct *vma, unsigned long flags)
 }
 #endif
 
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0)
+#include <linux/minmax.h>
+#include <linux/uaccess.h>
+/*
+ * 6.13 added copy_struct_to_user(), the output half of 5.4's
+ * copy_struct_from_user(): copy min(usize, ksize) bytes and zero the rest
+ * of a larger user structure. Before it, the same by hand (without the
+ * ignored_trailing report, which the module does not ask for).
+ */
+static inline int mmapdemo_copy_struct_to_user(void __user *dst, size_t usize,
+					       const void *src, size_t ksize)
+{
+	if (usize > ksize && clear_user(dst + ksize, usize - ksize))
+		return -EFAULT;
+	return copy_to_user(dst, src, min(usize, ksize)) ? -EFAULT : 0;
+}
+#else
+#define mmapdemo_copy_struct_to_user(dst, usize, src, ksize) \
+	copy_struct_to_user(dst, usize, src, ksize, NULL)
+#endif
+
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 2, 0)
 /*
  * 7.2 documents f_op->mmap as deprecated in favour of f_op->mmap_prepare

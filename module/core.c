@@ -15,6 +15,7 @@
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -24,13 +25,15 @@
 #include "mmapdemo.h"
 
 /* Indexed by MMAPDEMO_MODE_*: the one table a new variant is added to. */
-static const struct mmapdemo_variant *const mmapdemo_variants[MMAPDEMO_NR_MODES] = {
+static const struct mmapdemo_variant *const mmapdemo_variants[] = {
 	[MMAPDEMO_MODE_FAULT] = &mmapdemo_fault_variant,
 	[MMAPDEMO_MODE_REMAP] = &mmapdemo_remap_variant,
 	[MMAPDEMO_MODE_INSERT] = &mmapdemo_insert_variant,
 	[MMAPDEMO_MODE_BATCH] = &mmapdemo_batch_variant,
 	[MMAPDEMO_MODE_HUGE] = &mmapdemo_huge_variant,
 };
+
+#define MMAPDEMO_NR_VARIANTS	ARRAY_SIZE(mmapdemo_variants)
 
 static char *mode = MMAPDEMO_MODE_NAME_FAULT;
 module_param(mode, charp, 0444);
@@ -202,13 +205,21 @@ struct mmapdemo_dev *mmapdemo_file_dev(const struct file *file)
 	return mf->dev;
 }
 
-static long mmapdemo_set_mode(struct mmapdemo_file *mf, void __user *uarg)
+/*
+ * The ioctls. Each takes the size the caller's command names (@usize, at
+ * least the structure's version 0, at most a page: mmapdemo_ioctl()) and
+ * copies with copy_struct_from_user() and mmapdemo_copy_struct_to_user():
+ * the structures can grow at their end, see the uapi header.
+ */
+static long mmapdemo_set_mode(struct mmapdemo_file *mf, void __user *uarg, size_t usize)
 {
 	struct mmapdemo_mode m;
+	int ret;
 
-	if (copy_from_user(&m, uarg, sizeof(m)))
-		return -EFAULT;
-	if (m.mode >= MMAPDEMO_NR_MODES || (m.flags & ~MMAPDEMO_MODE_FLAGS))
+	ret = copy_struct_from_user(&m, sizeof(m), uarg, usize);
+	if (ret)
+		return ret;
+	if (m.mode >= MMAPDEMO_NR_VARIANTS || (m.flags & ~MMAPDEMO_MODE_FLAGS))
 		return -EINVAL;
 	/* A variant this kernel cannot do has no table entry, or says why. */
 	if (!mmapdemo_variants[m.mode])
@@ -229,13 +240,25 @@ static u64 mmapdemo_mode_nr(const struct mmapdemo_variant *variant)
 {
 	u64 nr;
 
-	for (nr = 0; nr < MMAPDEMO_NR_MODES; nr++)
+	for (nr = 0; nr < MMAPDEMO_NR_VARIANTS; nr++)
 		if (mmapdemo_variants[nr] == variant)
 			break;
 	return nr;
 }
 
-static long mmapdemo_get_info(struct mmapdemo_file *mf, void __user *uarg)
+/* Bit N for each MMAPDEMO_MODE_* N this module and kernel can do. */
+static u64 mmapdemo_modes_offered(void)
+{
+	u64 modes = 0;
+	unsigned int i;
+
+	for (i = 0; i < MMAPDEMO_NR_VARIANTS; i++)
+		if (mmapdemo_variants[i] && !mmapdemo_variants[i]->unsupported)
+			modes |= BIT_ULL(i);
+	return modes;
+}
+
+static long mmapdemo_get_info(struct mmapdemo_file *mf, void __user *uarg, size_t usize)
 {
 	const struct mmapdemo_buf *buf = &mf->dev->buf;
 	struct mmapdemo_info info = {
@@ -244,55 +267,90 @@ static long mmapdemo_get_info(struct mmapdemo_file *mf, void __user *uarg)
 		.page_size = PAGE_SIZE,
 		.mode = mmapdemo_mode_nr(READ_ONCE(mf->variant)),
 		.flags = buf->contiguous ? MMAPDEMO_INFO_CONTIGUOUS : 0,
+		.modes = mmapdemo_modes_offered(),
 	};
 
-	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+	return mmapdemo_copy_struct_to_user(uarg, usize, &info, sizeof(info));
 }
 
-static long mmapdemo_get_stats(struct mmapdemo_file *mf, void __user *uarg)
+static long mmapdemo_get_stats(struct mmapdemo_file *mf, void __user *uarg, size_t usize)
 {
 	struct mmapdemo_stats st;
 
 	mmapdemo_stats_get(mf->dev, &st);
-	return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
+	return mmapdemo_copy_struct_to_user(uarg, usize, &st, sizeof(st));
+}
+
+static long mmapdemo_reset_stats(struct mmapdemo_file *mf, void __user *uarg, size_t usize)
+{
+	mmapdemo_stats_reset(mf->dev);
+	return 0;
 }
 
 /* Physical addresses help attacks on the kernel: root (CAP_SYS_ADMIN) only. */
-static long mmapdemo_get_pfn(struct mmapdemo_file *mf, void __user *uarg)
+static long mmapdemo_get_pfn(struct mmapdemo_file *mf, void __user *uarg, size_t usize)
 {
 	const struct mmapdemo_buf *buf = &mf->dev->buf;
 	struct mmapdemo_pfn p;
+	int ret;
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	if (copy_from_user(&p, uarg, sizeof(p)))
-		return -EFAULT;
+	ret = copy_struct_from_user(&p, sizeof(p), uarg, usize);
+	if (ret)
+		return ret;
 	if (p.index >= buf->npages)
 		return -EINVAL;
 	p.pfn = mmapdemo_buf_pfn(buf, p.index);
-	return copy_to_user(uarg, &p, sizeof(p)) ? -EFAULT : 0;
+	return mmapdemo_copy_struct_to_user(uarg, usize, &p, sizeof(p));
 }
 
+/**
+ * struct mmapdemo_ioctl - one ioctl, by its number
+ * @cmd:	the command with this header's structure size
+ * @size_ver0:	the smallest structure size accepted (its version 0)
+ * @fn:		does it, for a caller whose structure has @usize bytes
+ */
+struct mmapdemo_ioctl {
+	unsigned int cmd;
+	size_t size_ver0;
+	long (*fn)(struct mmapdemo_file *mf, void __user *uarg, size_t usize);
+};
+
+static const struct mmapdemo_ioctl mmapdemo_ioctls[] = {
+	[_IOC_NR(MMAPDEMO_IOC_GET_INFO)] = {
+		MMAPDEMO_IOC_GET_INFO, MMAPDEMO_INFO_SIZE_VER0, mmapdemo_get_info },
+	[_IOC_NR(MMAPDEMO_IOC_SET_MODE)] = {
+		MMAPDEMO_IOC_SET_MODE, MMAPDEMO_MODE_SIZE_VER0, mmapdemo_set_mode },
+	[_IOC_NR(MMAPDEMO_IOC_GET_STATS)] = {
+		MMAPDEMO_IOC_GET_STATS, MMAPDEMO_STATS_SIZE_VER0, mmapdemo_get_stats },
+	[_IOC_NR(MMAPDEMO_IOC_RESET_STATS)] = {
+		MMAPDEMO_IOC_RESET_STATS, 0, mmapdemo_reset_stats },
+	[_IOC_NR(MMAPDEMO_IOC_GET_PFN)] = {
+		MMAPDEMO_IOC_GET_PFN, MMAPDEMO_PFN_SIZE_VER0, mmapdemo_get_pfn },
+};
+
+/*
+ * Type, number and direction name the ioctl; the size is the caller's
+ * (the structures can grow: see the uapi header). A command without an
+ * argument (_IO) has none: any size there is another command.
+ */
 static long mmapdemo_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	struct mmapdemo_file *mf = file->private_data;
-	void __user *uarg = (void __user *)arg;
+	const struct mmapdemo_ioctl *ioc;
+	unsigned int nr = _IOC_NR(cmd);
+	size_t usize = _IOC_SIZE(cmd);
 
-	switch (cmd) {
-	case MMAPDEMO_IOC_GET_INFO:
-		return mmapdemo_get_info(mf, uarg);
-	case MMAPDEMO_IOC_SET_MODE:
-		return mmapdemo_set_mode(mf, uarg);
-	case MMAPDEMO_IOC_GET_STATS:
-		return mmapdemo_get_stats(mf, uarg);
-	case MMAPDEMO_IOC_RESET_STATS:
-		mmapdemo_stats_reset(mf->dev);
-		return 0;
-	case MMAPDEMO_IOC_GET_PFN:
-		return mmapdemo_get_pfn(mf, uarg);
-	default:
+	if (_IOC_TYPE(cmd) != MMAPDEMO_IOC_MAGIC || nr >= ARRAY_SIZE(mmapdemo_ioctls))
 		return -ENOTTY;
-	}
+	ioc = &mmapdemo_ioctls[array_index_nospec(nr, ARRAY_SIZE(mmapdemo_ioctls))];
+	if (_IOC_DIR(cmd) != _IOC_DIR(ioc->cmd) || (!ioc->size_ver0 && usize))
+		return -ENOTTY;
+	if (usize < ioc->size_ver0)
+		return -EINVAL;
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
+	return ioc->fn(file->private_data, (void __user *)arg, usize);
 }
 
 static const struct file_operations mmapdemo_fops = {
@@ -319,7 +377,7 @@ static const struct mmapdemo_variant *mmapdemo_find_variant(const char *name)
 {
 	unsigned int i;
 
-	for (i = 0; i < MMAPDEMO_NR_MODES; i++)
+	for (i = 0; i < MMAPDEMO_NR_VARIANTS; i++)
 		if (mmapdemo_variants[i] && sysfs_streq(name, mmapdemo_variants[i]->name))
 			return mmapdemo_variants[i];
 	return NULL;
@@ -342,7 +400,7 @@ size_t mmapdemo_mode_names(char *names, size_t size, const char *sep)
 	size_t len = 0;
 
 	names[0] = '\0';
-	for (i = 0; i < MMAPDEMO_NR_MODES; i++)
+	for (i = 0; i < MMAPDEMO_NR_VARIANTS; i++)
 		if (mmapdemo_variants[i] && !mmapdemo_variants[i]->unsupported)
 			len += scnprintf(names + len, size - len, "%s%s", len ? sep : "",
 					 mmapdemo_variants[i]->name);

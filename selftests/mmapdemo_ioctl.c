@@ -310,7 +310,7 @@ TEST_F(mmapdemo, ioctl_set_mode_invalid)
 	ASSERT_EQ(variant->mode, info.mode);
 }
 
-/* Commands the driver does not know: ENOTTY, including a wrong size. */
+/* Commands the driver does not know: ENOTTY (an unknown number, type or direction). */
 TEST_F(mmapdemo, ioctl_unknown)
 {
 	struct { __u64 a[8]; } big;
@@ -318,10 +318,9 @@ TEST_F(mmapdemo, ioctl_unknown)
 
 	ASSERT_EQ(-1, ioctl(self->fd, _IO(MMAPDEMO_IOC_MAGIC, 0x7f)));
 	ASSERT_EQ(ENOTTY, errno);
-	ASSERT_EQ(-1, ioctl(self->fd, _IO('x', 0), arg));
+	ASSERT_EQ(-1, ioctl(self->fd, _IOR(MMAPDEMO_IOC_MAGIC, 5, typeof(big)), &big));
 	ASSERT_EQ(ENOTTY, errno);
-	/* GET_INFO's number with another size is another command. */
-	ASSERT_EQ(-1, ioctl(self->fd, _IOR(MMAPDEMO_IOC_MAGIC, 0, typeof(big)), &big));
+	ASSERT_EQ(-1, ioctl(self->fd, _IO('x', 0), arg));
 	ASSERT_EQ(ENOTTY, errno);
 	/* GET_STATS's number and size, other direction. */
 	ASSERT_EQ(-1, ioctl(self->fd, _IOW(MMAPDEMO_IOC_MAGIC, 2, struct mmapdemo_stats), &big));
@@ -396,11 +395,26 @@ TEST_F(mmapdemo, ioctl_set_mode_unbuilt)
 	}
 }
 
-/*
- * Every command with another size or another direction is another
- * command: ENOTTY, and nothing happens (no mode change, no reset).
- */
-TEST_F(mmapdemo, ioctl_wrong_size)
+/* Fill @buf with the 0xa5 sentinel. */
+#define SENTINEL	0xa5
+static void sentinel_fill(void *buf, size_t size)
+{
+	memset(buf, SENTINEL, size);
+}
+
+/* Bytes [from, to) of @buf still hold the sentinel. */
+static bool sentinel_intact(const void *buf, size_t from, size_t to)
+{
+	const unsigned char *b = buf;
+
+	for (; from < to; from++)
+		if (b[from] != SENTINEL)
+			return false;
+	return true;
+}
+
+/* Each command with another direction is another command: ENOTTY, nothing happens. */
+TEST_F(mmapdemo, ioctl_wrong_direction)
 {
 	static const unsigned long cmds[] = {
 		MMAPDEMO_IOC_GET_INFO, MMAPDEMO_IOC_SET_MODE, MMAPDEMO_IOC_GET_STATS,
@@ -418,10 +432,10 @@ TEST_F(mmapdemo, ioctl_wrong_size)
 	ASSERT_NE(MAP_FAILED, m);
 	for (c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
 		for (dir = 0; dir < 4; dir++) {
+			if (dir == _IOC_DIR(cmds[c]))
+				continue;
 			for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 				bad = _IOC(dir, _IOC_TYPE(cmds[c]), _IOC_NR(cmds[c]), sizes[i]);
-				if (bad == cmds[c])
-					continue;
 				memset(arg, 0, sizeof(arg));
 				arg[0] = MMAPDEMO_MODE_REMAP + MMAPDEMO_MODE_FAULT - variant->mode;
 				errno = 0;
@@ -436,22 +450,184 @@ TEST_F(mmapdemo, ioctl_wrong_size)
 	ASSERT_EQ(0, munmap(m, self->page_size));
 }
 
-/* Fill @buf with the 0xa5 sentinel. */
-#define SENTINEL	0xa5
-static void sentinel_fill(void *buf, size_t size)
+/* @cmd with the structure size @size instead of its own. */
+static unsigned long cmd_size(unsigned long cmd, size_t size)
 {
-	memset(buf, SENTINEL, size);
+	return _IOC(_IOC_DIR(cmd), _IOC_TYPE(cmd), _IOC_NR(cmd), size);
 }
 
-/* Bytes [from, to) of @buf still hold the sentinel. */
-static bool sentinel_intact(const void *buf, size_t from, size_t to)
+/*
+ * Too small for version 0 of the structure: EINVAL; RESET_STATS, which has
+ * no argument, with any size: ENOTTY; more than a page: E2BIG. Nothing
+ * happens.
+ */
+TEST_F(mmapdemo, ioctl_size_refused)
 {
-	const unsigned char *b = buf;
+	static const struct { unsigned long cmd; size_t ver0; } cmds[] = {
+		{ MMAPDEMO_IOC_GET_INFO, MMAPDEMO_INFO_SIZE_VER0 },
+		{ MMAPDEMO_IOC_SET_MODE, MMAPDEMO_MODE_SIZE_VER0 },
+		{ MMAPDEMO_IOC_GET_STATS, MMAPDEMO_STATS_SIZE_VER0 },
+		{ MMAPDEMO_IOC_GET_PFN, MMAPDEMO_PFN_SIZE_VER0 },
+	};
+	__u64 arg[1024] = { 0 };
+	struct mmapdemo_info info;
+	size_t c, size;
+	void *m;
 
-	for (; from < to; from++)
-		if (b[from] != SENTINEL)
-			return false;
-	return true;
+	RESET_STATS(self->fd);
+	m = map_dev(self->fd, 1, 0, PROT_READ, MAP_SHARED);
+	ASSERT_NE(MAP_FAILED, m);
+	for (c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
+		for (size = 0; size < cmds[c].ver0; size += 8) {
+			arg[0] = MMAPDEMO_MODE_REMAP + MMAPDEMO_MODE_FAULT - variant->mode;
+			errno = 0;
+			ASSERT_EQ(-1, ioctl(self->fd, cmd_size(cmds[c].cmd, size), arg))
+				TH_LOG("cmd %#lx size %zu", cmds[c].cmd, size);
+			ASSERT_EQ(EINVAL, errno) TH_LOG("cmd %#lx size %zu", cmds[c].cmd, size);
+		}
+		errno = 0;
+		ASSERT_EQ(-1, ioctl(self->fd, cmd_size(cmds[c].cmd, 2 * 4096 + 8), arg));
+		ASSERT_EQ(E2BIG, errno) TH_LOG("cmd %#lx size 8200", cmds[c].cmd);
+	}
+	for (size = 8; size <= 128; size += 8) {
+		errno = 0;
+		ASSERT_EQ(-1, ioctl(self->fd, _IOC(_IOC_NONE, MMAPDEMO_IOC_MAGIC,
+						   _IOC_NR(MMAPDEMO_IOC_RESET_STATS), size), arg));
+		ASSERT_EQ(ENOTTY, errno) TH_LOG("RESET_STATS size %zu", size);
+	}
+	ASSERT_EQ(0, mmapdemo_get_info(self->fd, &info));
+	ASSERT_EQ(variant->mode, info.mode);
+	ASSERT_STATS(self->fd, .mmaps = 1, .vmas = 1, .mapped_pages = 1);
+	ASSERT_EQ(0, munmap(m, self->page_size));
+}
+
+/*
+ * A caller built against an older header (version 0 of each structure):
+ * GET_INFO writes its 40 bytes and nothing past them, SET_MODE and
+ * GET_PFN take 16, GET_STATS writes 72: the fields it knows, as a caller
+ * of this header sees them.
+ */
+TEST_F(mmapdemo, ioctl_size_older_caller)
+{
+	union { struct mmapdemo_info info; unsigned char b[128]; } now, old;
+	struct mmapdemo_pfn pfn_now, pfn_old[2];
+
+	ASSERT_EQ(0, mmapdemo_get_info(self->fd, &now.info));
+	memset(&old, 0xa5, sizeof(old));
+	ASSERT_EQ(0, ioctl(self->fd, cmd_size(MMAPDEMO_IOC_GET_INFO, MMAPDEMO_INFO_SIZE_VER0), &old));
+	ASSERT_EQ(0, memcmp(&old, &now, MMAPDEMO_INFO_SIZE_VER0));
+	ASSERT_TRUE(sentinel_intact(&old, MMAPDEMO_INFO_SIZE_VER0, sizeof(old)));
+
+	/* An old SET_MODE: the file changes mode, GET_INFO says so. */
+	ASSERT_EQ(0, ioctl(self->fd, cmd_size(MMAPDEMO_IOC_SET_MODE, MMAPDEMO_MODE_SIZE_VER0),
+			   &(struct mmapdemo_mode){ .mode = MMAPDEMO_MODE_FAULT }));
+	ASSERT_EQ(0, mmapdemo_get_info(self->fd, &now.info));
+	ASSERT_EQ(MMAPDEMO_MODE_FAULT, now.info.mode);
+
+	/* An old GET_PFN: the same PFN as with this header. */
+	pfn_now.index = 0;
+	ASSERT_EQ(0, ioctl(self->fd, MMAPDEMO_IOC_GET_PFN, &pfn_now));
+	memset(pfn_old, 0xa5, sizeof(pfn_old));
+	pfn_old[0].index = 0;
+	ASSERT_EQ(0, ioctl(self->fd, cmd_size(MMAPDEMO_IOC_GET_PFN, MMAPDEMO_PFN_SIZE_VER0), pfn_old));
+	ASSERT_EQ(pfn_now.pfn, pfn_old[0].pfn);
+	ASSERT_TRUE(sentinel_intact(pfn_old, MMAPDEMO_PFN_SIZE_VER0, sizeof(pfn_old)));
+}
+
+/*
+ * A caller built against a newer header, with a structure larger than the
+ * module's: out, the module writes its fields and zeroes the rest; in, a
+ * zero tail is accepted; a non-zero tail (a field the module does not
+ * know) is E2BIG and changes nothing.
+ */
+TEST_F(mmapdemo, ioctl_size_newer_caller)
+{
+	struct { struct mmapdemo_info info; __u64 tail[4]; } big_info;
+	struct { struct mmapdemo_stats st; __u64 tail[4]; } big_stats;
+	struct { struct mmapdemo_mode m; __u64 tail[4]; } big_mode;
+	struct { struct mmapdemo_pfn p; __u64 tail[4]; } big_pfn;
+	struct mmapdemo_info info;
+	uint64_t other = MMAPDEMO_MODE_REMAP + MMAPDEMO_MODE_FAULT - variant->mode;
+	uint64_t pfn;
+
+	/* Out: this header's fields as they are, the tail zeroed. */
+	ASSERT_EQ(0, mmapdemo_get_info(self->fd, &info));
+	memset(&big_info, 0xa5, sizeof(big_info));
+	ASSERT_EQ(0, ioctl(self->fd, cmd_size(MMAPDEMO_IOC_GET_INFO, sizeof(big_info)), &big_info));
+	ASSERT_EQ(0, memcmp(&big_info.info, &info, sizeof(info)));
+	ASSERT_EQ(0, big_info.tail[0] | big_info.tail[1] | big_info.tail[2] | big_info.tail[3]);
+	memset(&big_stats, 0xa5, sizeof(big_stats));
+	ASSERT_EQ(0, ioctl(self->fd, cmd_size(MMAPDEMO_IOC_GET_STATS, sizeof(big_stats)), &big_stats));
+	ASSERT_EQ(0, big_stats.tail[0] | big_stats.tail[1] | big_stats.tail[2] | big_stats.tail[3]);
+
+	/* In, zero tail: accepted. */
+	memset(&big_mode, 0, sizeof(big_mode));
+	big_mode.m.mode = MMAPDEMO_MODE_FAULT;
+	ASSERT_EQ(0, ioctl(self->fd, cmd_size(MMAPDEMO_IOC_SET_MODE, sizeof(big_mode)), &big_mode));
+	ASSERT_EQ(0, mmapdemo_get_info(self->fd, &info));
+	ASSERT_EQ(MMAPDEMO_MODE_FAULT, info.mode);
+	ASSERT_EQ(0, mmapdemo_set_mode(self->fd, variant->mode, 0));
+	memset(&big_pfn, 0, sizeof(big_pfn));
+	ASSERT_EQ(0, ioctl(self->fd, cmd_size(MMAPDEMO_IOC_GET_PFN, sizeof(big_pfn)), &big_pfn));
+	ASSERT_EQ(0, mmapdemo_get_pfn(self->fd, 0, &pfn));
+	ASSERT_EQ(pfn, big_pfn.p.pfn);
+	ASSERT_EQ(0, big_pfn.tail[0] | big_pfn.tail[1] | big_pfn.tail[2] | big_pfn.tail[3]);
+
+	/* In, a non-zero byte in the tail: E2BIG, the mode unchanged. */
+	memset(&big_mode, 0, sizeof(big_mode));
+	big_mode.m.mode = other;
+	((unsigned char *)big_mode.tail)[31] = 1;
+	errno = 0;
+	ASSERT_EQ(-1, ioctl(self->fd, cmd_size(MMAPDEMO_IOC_SET_MODE, sizeof(big_mode)), &big_mode));
+	ASSERT_EQ(E2BIG, errno);
+	ASSERT_EQ(0, mmapdemo_get_info(self->fd, &info));
+	ASSERT_EQ(variant->mode, info.mode);
+	memset(&big_pfn, 0, sizeof(big_pfn));
+	big_pfn.tail[0] = 1;
+	errno = 0;
+	ASSERT_EQ(-1, ioctl(self->fd, cmd_size(MMAPDEMO_IOC_GET_PFN, sizeof(big_pfn)), &big_pfn));
+	ASSERT_EQ(E2BIG, errno);
+	ASSERT_EQ(0, big_pfn.p.pfn);
+}
+
+/* GET_INFO's modes: exactly the modes SET_MODE accepts, and sysfs "modes" names. */
+TEST_F(mmapdemo, info_modes)
+{
+	char names[256], want[256] = "";
+	struct mmapdemo_info info;
+	uint64_t m;
+	int fd;
+
+	ASSERT_EQ(0, mmapdemo_get_info(self->fd, &info));
+	ASSERT_EQ(0, info.modes >> MMAPDEMO_NR_MODES);
+	fd = mmapdemo_open(O_RDWR);
+	ASSERT_GE(fd, 0);
+	for (m = 0; m < MMAPDEMO_NR_MODES; m++) {
+		errno = 0;
+		ASSERT_EQ(!(info.modes & (1ULL << m)), !!mmapdemo_set_mode(fd, m, 0))
+			TH_LOG("mode %s: %s", mmapdemo_mode_name(m), strerror(errno));
+		if (info.modes & (1ULL << m))
+			snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%s",
+				 *want ? " " : "", mmapdemo_mode_name(m));
+	}
+	ASSERT_EQ(0, close(fd));
+	ASSERT_LT(0, mmapdemo_sysfs_read("modes", names, sizeof(names)));
+	strcat(want, "\n");
+	ASSERT_STREQ(want, names);
+}
+
+/* The modes sysfs names, as a GET_INFO modes mask (0 when it cannot be read). */
+static uint64_t modes_offered(void)
+{
+	char names[256], *name, *save;
+	uint64_t mask = 0, m;
+
+	if (mmapdemo_sysfs_read("modes", names, sizeof(names)) <= 0)
+		return 0;
+	for (name = strtok_r(names, " \n", &save); name; name = strtok_r(NULL, " \n", &save))
+		if (!mmapdemo_mode_parse(name, &m))
+			mask |= 1ULL << m;
+	return mask;
 }
 
 /*
@@ -482,7 +658,7 @@ TEST_F(mmapdemo, ioctl_out_fully_written)
 	int ffd;
 
 	/* No padding: every byte of these is a field. */
-	ASSERT_EQ(5 * sizeof(__u64), sizeof(struct mmapdemo_info));
+	ASSERT_EQ(6 * sizeof(__u64), sizeof(struct mmapdemo_info));
 	ASSERT_EQ(9 * sizeof(__u64), sizeof(struct mmapdemo_stats));
 	ASSERT_EQ(2 * sizeof(__u64), sizeof(struct mmapdemo_pfn));
 
@@ -495,6 +671,8 @@ TEST_F(mmapdemo, ioctl_out_fully_written)
 	want_info.page_size = self->page_size;
 	want_info.mode = variant->mode;
 	want_info.flags = contig ? MMAPDEMO_INFO_CONTIGUOUS : 0;
+	want_info.modes = modes_offered();
+	ASSERT_NE(0, want_info.modes);
 	sentinel_fill(&out, sizeof(out));
 	ASSERT_EQ(0, ioctl(self->fd, MMAPDEMO_IOC_GET_INFO, &out));
 	ASSERT_EQ(0, memcmp(&out.info, &want_info, sizeof(want_info)));

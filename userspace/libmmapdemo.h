@@ -20,6 +20,14 @@
 
 #include <linux/mmapdemo.h>
 
+/*
+ * The modes this header names, MMAPDEMO_MODE_FAULT ... MMAPDEMO_MODE_HUGE:
+ * what programs built with it know of, not the ABI. Which of them the
+ * module and kernel can do is MMAPDEMO_IOC_GET_INFO's modes (or the sysfs
+ * file "modes").
+ */
+#define MMAPDEMO_NR_MODES	(MMAPDEMO_MODE_HUGE + 1)
+
 /* /proc/PID/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */
 #define MMAPDEMO_PM_PRESENT	(1ULL << 63)
 #define MMAPDEMO_PM_SWAP	(1ULL << 62)

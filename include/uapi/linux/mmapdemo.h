@@ -5,6 +5,21 @@
  * One header, included by the module, the demos and the selftests.
  * Only fixed-size __u64 fields, so the layout is the same for 32- and
  * 64-bit callers and compat_ptr_ioctl() is enough.
+ *
+ * The structures can grow, the way PIDFD_GET_INFO's does: the size in an
+ * ioctl command (_IOC_SIZE) is the caller's idea of the structure, and
+ * the module accepts any size from the first version's
+ * (MMAPDEMO_*_SIZE_VER0) up to a page:
+ *   - out: it writes what it has, at most the caller's size, and zeroes
+ *     the rest of a larger caller's structure;
+ *   - in: bytes past its own structure must be zero, else E2BIG (what
+ *     copy_struct_from_user() does), so that a field the module does not
+ *     know is never silently ignored;
+ *   - a size below version 0 is EINVAL, above a page E2BIG; another
+ *     direction, type or number is ENOTTY.
+ * A new field goes at the end of its structure. A program built against
+ * an older header keeps working on a newer module, and a newer program on
+ * an older module (it sees zeroes where the module has no field).
  */
 #ifndef _UAPI_LINUX_MMAPDEMO_H
 #define _UAPI_LINUX_MMAPDEMO_H
@@ -36,7 +51,6 @@
 #define MMAPDEMO_MODE_INSERT	2
 #define MMAPDEMO_MODE_BATCH	3
 #define MMAPDEMO_MODE_HUGE	4
-#define MMAPDEMO_NR_MODES	5
 
 #define MMAPDEMO_MODE_NAME_FAULT	"fault"
 #define MMAPDEMO_MODE_NAME_REMAP	"remap"
@@ -55,6 +69,9 @@
  * @page_size:	out: PAGE_SIZE of the kernel
  * @mode:	out: MMAPDEMO_MODE_* that mmap() on this open file uses
  * @flags:	out: MMAPDEMO_INFO_* flags
+ * @modes:	out: the modes this module and kernel can do, bit N for
+ *		MMAPDEMO_MODE_* N (version 1; the sysfs file "modes" has their
+ *		names)
  */
 struct mmapdemo_info {
 	__u64 size;
@@ -62,7 +79,10 @@ struct mmapdemo_info {
 	__u64 page_size;
 	__u64 mode;
 	__u64 flags;
+	__u64 modes;
 };
+
+#define MMAPDEMO_INFO_SIZE_VER0	40	/* up to @flags */
 
 /* mmapdemo_mode.flags */
 /*
@@ -85,6 +105,8 @@ struct mmapdemo_mode {
 	__u64 mode;
 	__u64 flags;
 };
+
+#define MMAPDEMO_MODE_SIZE_VER0	16
 
 /*
  * The counters of MMAPDEMO_IOC_GET_STATS, X(name, kind) each, in the order
@@ -131,6 +153,8 @@ struct mmapdemo_stats {
 #undef __MMAPDEMO_STAT_FIELD
 };
 
+#define MMAPDEMO_STATS_SIZE_VER0	72	/* up to fault_pages */
+
 /**
  * struct mmapdemo_pfn - MMAPDEMO_IOC_GET_PFN (needs CAP_SYS_ADMIN)
  * @index:	in: buffer page number, 0 <= index < pages
@@ -141,6 +165,9 @@ struct mmapdemo_pfn {
 	__u64 pfn;
 };
 
+#define MMAPDEMO_PFN_SIZE_VER0	16
+
+/* The sizes here are this header's; the module takes others (see above). */
 #define MMAPDEMO_IOC_MAGIC	0xd3
 
 #define MMAPDEMO_IOC_GET_INFO	_IOR(MMAPDEMO_IOC_MAGIC, 0, struct mmapdemo_info)
