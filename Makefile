@@ -5,6 +5,8 @@
 #   make                 build mmapdemo.ko for the running kernel (KDIR= to override)
 #   make install         install it (modules_install + depmod) and the udev rule
 #   make userspace       build the demos (build/bin/) and the selftests (build/selftests/)
+#   make kselftest-install INSTALL_PATH=DIR   the selftests as an installed kselftest
+#                        tree: DIR/run_kselftest.sh -c mmapdemo runs them (as root)
 #   make demo            build everything, boot the QEMU VM, load the module, run the demos
 #   make check           build everything, run the whole test suite in the QEMU VM
 #   make check KERNEL=6.12   the same on another kernel line: 6.1 (default), 6.12, 7.2
@@ -52,7 +54,7 @@ DEMOS     := $(patsubst userspace/%.c,$(BIN)/%,$(DEMO_SRCS)) \
 	     $(BIN)/mmapdemo-demos $(BIN)/demos.list $(BIN)/mmapdemo-bench
 USER_DEPS := include/uapi/linux/mmapdemo.h userspace/libmmapdemo.h userspace/libmmapdemo.c
 
-.PHONY: all module modules install userspace demos selftests demo check stress shell bench \
+.PHONY: all module modules install userspace demos selftests kselftest-install demo check stress shell bench \
 	fuzz matrix lint labs lab-check clean distclean help
 
 all: module
@@ -98,6 +100,17 @@ selftests: $(KSFT)/kselftest_harness.h | $(SELFTESTS)
 
 $(KSFT)/kselftest_harness.h:
 	scripts/kselftest.sh $(KSFT)
+
+# An installed kselftest tree, laid out as the kernel's own install does:
+# the collection in INSTALL_PATH/mmapdemo, and beside it run_kselftest.sh,
+# kselftest-list.txt and the framework (kselftest/, lib.mk for run_tests).
+# The test VM packs exactly this.
+kselftest-install: selftests
+	@[ -n "$(INSTALL_PATH)" ] || { echo "make kselftest-install: give INSTALL_PATH=DIR" >&2; exit 2; }
+	$(MAKE) -C selftests OUTPUT=$(SELFTESTS) install INSTALL_PATH=$(abspath $(INSTALL_PATH))/mmapdemo
+	cp -r $(KSFT)/kselftest $(KSFT)/run_kselftest.sh $(KSFT)/lib.mk $(INSTALL_PATH)/
+	$(MAKE) -s --no-print-directory -C selftests OUTPUT=$(SELFTESTS) COLLECTION=mmapdemo \
+		emit_tests >$(INSTALL_PATH)/kselftest-list.txt
 
 $(BIN) $(SELFTESTS):
 	mkdir -p $@

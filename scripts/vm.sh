@@ -299,16 +299,11 @@ make_initramfs() {
 		cpio -o -H newc -R 0:0 --null --quiet) | gzip -1 >"$VM/initramfs.cpio.gz"
 }
 
-# pack_suite DIR: the kselftest collection installed into DIR/mmapdemo, as
-# the kernel's own install lays out a kselftest tree: run_kselftest.sh,
-# kselftest-list.txt and the framework (kselftest/, lib.mk for run_tests)
-# beside the collection.
+# pack_suite DIR: the kselftest collection installed into DIR as the
+# kernel's own install lays out a kselftest tree (make kselftest-install).
 pack_suite() {
-	run_logged "$VM/install.log" make -C "$TOP/selftests" OUTPUT="$SELFTESTS" \
-		install INSTALL_PATH="$1/mmapdemo" || die "make -C selftests install failed (log: $VM/install.log)"
-	cp -r "$KSFT/kselftest" "$KSFT/run_kselftest.sh" "$KSFT/lib.mk" "$1/"
-	make -s --no-print-directory -C "$TOP/selftests" OUTPUT="$SELFTESTS" COLLECTION=mmapdemo \
-		emit_tests >"$1/kselftest-list.txt"
+	run_logged "$VM/install.log" make -C "$TOP" kselftest-install INSTALL_PATH="$1" ||
+		die "make kselftest-install failed (log: $VM/install.log)"
 }
 
 # The guest's time for the command: what VM_TIMEOUT leaves after booting.

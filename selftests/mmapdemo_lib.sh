@@ -150,7 +150,7 @@ timed() {
 
 # ---- the module --------------------------------------------------------------
 
-loaded() { grep -q "^$MOD " /proc/modules; }
+loaded() { grep -q "^$MOD " /proc/modules 2>/dev/null; }
 
 sysfs() { cat "$SYSFS/$1" 2>/dev/null; }
 
