@@ -3,7 +3,7 @@
 # shellcheck shell=dash
 #
 # lab-guest.sh PLAN: the guest side of `make lab-check` (scripts/labs.sh),
-# run by scripts/guest-init.sh in the VM (mmapdemo_vm.run=lab). PLAN has one
+# run in the VM as the command of scripts/targets/lab.sh. PLAN has one
 # line per run: "LABEL SELECTOR...": load /mmapdemo/labs/LABEL.ko, run the
 # tests selected by SELECTOR (PROGRAM:FIXTURE:VARIANT:TEST: each PROGRAM
 # once, in the order the selectors first name it, with -r

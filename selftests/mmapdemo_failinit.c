@@ -13,7 +13,7 @@
  * first N that the load did not reach (fail-nth still positive afterwards):
  * every allocation of a load has then failed once. A normal load and
  * unload must work at the end. Leaks and kernel reports are judged by
- * mmapdemo.sh (kmemleak, the kernel log). Once with pages=16 (one chunk),
+ * debug.sh and log.sh (kmemleak, the kernel log). Once with pages=16 (one chunk),
  * once with pages=1024 (two chunks, the page array's vmalloc() fallback).
  *
  * failslab and fail_page_alloc (debugfs) are set to count allocations that

@@ -15,7 +15,7 @@
  * --dirty fills MIB MiB of anonymous memory with a non-zero pattern and
  * exits: the pages go back to the page allocator with that content (with
  * init_on_free=0), so a module loaded next that forgot __GFP_ZERO hands
- * out visibly stale memory (mmapdemo.sh runs it before each load; the
+ * out visibly stale memory (suite.sh runs it before each load; the
  * test VM boots with init_on_alloc=0 for the same reason).
  *
  * --list-modes and --list-counters print, one a line, the name of every

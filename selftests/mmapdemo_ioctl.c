@@ -6,7 +6,7 @@
  * (per open file, invalid and unbuilt modes and flags), unknown commands,
  * bad pointers and wrong sizes, structures copied out whole, GET_PFN (its
  * bounds and CAP_SYS_ADMIN), and the sysfs counters against the ioctl's.
- * mmapdemo.sh runs this program first in each configuration:
+ * suite.sh runs this program first in each configuration:
  * buffer_zero_filled, its first test, needs a module nobody has used yet.
  */
 #include <grp.h>

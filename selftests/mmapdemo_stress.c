@@ -41,7 +41,7 @@
  * writes it (with a stamp in its first and last word), everyone may read.
  *
  * --opener S: open, map, touch, unmap and close the device in a loop for S
- * seconds (or until SIGTERM) while mmapdemo.sh loads and unloads the
+ * seconds (or until SIGTERM) while race.sh loads and unloads the
  * module; every open must succeed or fail with ENOENT, ENODEV or ENXIO.
  *
  * Exit: 0 no failure, 1 a failure, 2 bad arguments, 4 (kselftest SKIP)
