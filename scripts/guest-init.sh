@@ -30,6 +30,11 @@ export HOME=/root TERM=linux
 mount -t devtmpfs devtmpfs /dev
 # The initramfs has no /dev/console node: attach stdio now that /dev exists.
 exec </dev/console >/dev/console 2>&1
+# What udev makes elsewhere, and the kselftest runner writes to (/dev/stdout).
+ln -s /proc/self/fd /dev/fd
+ln -s fd/0 /dev/stdin
+ln -s fd/1 /dev/stdout
+ln -s fd/2 /dev/stderr
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t debugfs debugfs /sys/kernel/debug

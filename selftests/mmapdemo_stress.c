@@ -970,22 +970,35 @@ static void op_set_mode(struct worker *w)
 	}
 }
 
-/* Unknown commands and known numbers with another size or direction: ENOTTY. */
+/*
+ * Unknown commands and known numbers with another direction: ENOTTY; a
+ * structure smaller than its version 0: EINVAL; RESET_STATS (no argument)
+ * with a size: ENOTTY. (Larger structures are valid: the uapi header.)
+ */
 static void op_bad_ioctl(struct worker *w)
 {
-	static const unsigned long cmds[] = {
-		MMAPDEMO_IOC_GET_INFO, MMAPDEMO_IOC_SET_MODE, MMAPDEMO_IOC_GET_STATS,
-		MMAPDEMO_IOC_RESET_STATS, MMAPDEMO_IOC_GET_PFN,
+	static const struct { unsigned long cmd; size_t ver0; } cmds[] = {
+		{ MMAPDEMO_IOC_GET_INFO, MMAPDEMO_INFO_SIZE_VER0 },
+		{ MMAPDEMO_IOC_SET_MODE, MMAPDEMO_MODE_SIZE_VER0 },
+		{ MMAPDEMO_IOC_GET_STATS, MMAPDEMO_STATS_SIZE_VER0 },
+		{ MMAPDEMO_IOC_RESET_STATS, 0 },
+		{ MMAPDEMO_IOC_GET_PFN, MMAPDEMO_PFN_SIZE_VER0 },
 	};
-	unsigned long cmd = cmds[below(w, 5)];
+	unsigned int c = (unsigned int)below(w, 5);
+	unsigned long cmd = cmds[c].cmd, bad;
 	uint64_t arg[32] = { 0 };
-	unsigned long bad;
+	int want = ENOTTY;
+	size_t size;
 
 	switch (below(w, 3)) {
-	case 0:	/* another size */
-		bad = (cmd & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT)) |
-		      ((unsigned long)((_IOC_SIZE(cmd) + 8 * (1 + below(w, 8))) & _IOC_SIZEMASK)
-		       << _IOC_SIZESHIFT);
+	case 0:	/* another size: too small, or any for RESET_STATS */
+		if (cmds[c].ver0) {
+			size = 8 * below(w, cmds[c].ver0 / 8);
+			want = EINVAL;
+		} else {
+			size = 8 * (1 + below(w, 8));
+		}
+		bad = _IOC(_IOC_DIR(cmd), _IOC_TYPE(cmd), _IOC_NR(cmd), size);
 		break;
 	case 1:	/* another direction */
 		bad = cmd ^ ((unsigned long)(1 + below(w, 3)) << _IOC_DIRSHIFT);
@@ -996,6 +1009,8 @@ static void op_bad_ioctl(struct worker *w)
 	}
 	if (ioctl(w->fd, bad, arg) == 0)
 		failure(w, op_names[OP_BAD_IOCTL], "ioctl %#lx (a variant of %#lx) succeeded", bad, cmd);
+	else if (want == EINVAL)
+		judge(w, OP_BAD_IOCTL, -1, ERRS(EINVAL), "structure below version 0");
 	else
 		judge(w, OP_BAD_IOCTL, -1, ERRS(ENOTTY), "unknown ioctl");
 }
