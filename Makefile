@@ -44,7 +44,8 @@ DEMOS     := $(patsubst userspace/%.c,$(BIN)/%,$(DEMO_SRCS))
 # Selftests: kselftest_harness programs in selftests/.
 TEST_SRCS := $(wildcard selftests/*.c)
 TESTS     := $(patsubst selftests/%.c,$(BIN)/%,$(TEST_SRCS))
-USER_DEPS := include/uapi/linux/mmapdemo.h userspace/libmmapdemo.h userspace/libmmapdemo.c
+USER_DEPS := include/uapi/linux/mmapdemo.h userspace/libmmapdemo.h userspace/libmmapdemo.c \
+	     $(wildcard selftests/*.h)
 
 .PHONY: all module modules install userspace demo check stress shell bench fuzz matrix lint \
 	labs lab-check clean distclean help

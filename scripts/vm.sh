@@ -294,15 +294,40 @@ copy_kmod_deps() {
 	done
 }
 
-# copy_with_libs ROOT PROGRAM: copy a dynamically linked program and the
-# libraries it needs into ROOT, at the same paths.
+# copy_with_libs ROOT PROGRAM [AS]: copy a dynamically linked program and the
+# libraries it needs into ROOT, at the same paths (the program at AS if given).
 copy_with_libs() {
-	local f
-	for f in "$2" $(ldd "$2" | grep -o '/[^ ]*'); do
+	local f to=${3:-$2}
+	mkdir -p "$1$(dirname "$to")"
+	cp -L "$2" "$1$to"
+	for f in $(ldd "$2" | grep -o '/[^ ]*'); do
 		mkdir -p "$1$(dirname "$f")"
 		cp -L "$f" "$1$f"
 	done
 }
+
+# ---- issue 12 item 2 (branch i12-ref-a; for the lead's new vm.sh) ----------
+# guest_gdb ROOT: Debian's gdb as ROOT/usr/bin/gdb, with its libraries, for
+# selftests/mmapdemo_access.c (gdb_prints_bytes). The package gdb-minimal:
+# the full gdb embeds Python and aborts at start without Python's standard
+# library, which the initramfs does not have. gdb-minimal conflicts with
+# gdb, so it is not installed on the host: `apt-get download` fetches its
+# .deb once into build/vm/gdb-minimal/, and dpkg-deb unpacks it there. Its
+# libraries are all in the host's Debian (dependencies of the host's gdb
+# or of the build tools). In the guest: no data directory, no gdbinit
+# (run with -nx), ptrace as root.
+guest_gdb() {
+	local dir=$VM/gdb-minimal
+	if [ ! -x "$dir/usr/bin/gdb" ]; then
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		(cd "$dir" && apt-get download -q gdb-minimal) >"$VM/gdb-minimal.log" 2>&1 ||
+			die "apt-get download gdb-minimal failed (log: $VM/gdb-minimal.log)"
+		dpkg-deb -x "$dir"/gdb-minimal_*.deb "$dir"
+	fi
+	copy_with_libs "$1" "$dir/usr/bin/gdb" /usr/bin/gdb
+}
+# ---- end of issue 12 item 2 -------------------------------------------------
 
 # Guest timeout for the test script (check) or for each demo: what VM_TIMEOUT
 # leaves after booting; for check the selftests' `settings` timeout= if lower
@@ -379,6 +404,15 @@ make_initramfs() {
 	if [ "$MODE" = bench ]; then
 		for f in "${BENCH_KMODS[@]}"; do copy_kmod_deps "$f" "$kmods"; done
 	fi
+	# Issue 12 items 2 and 3 (branch i12-ref-a): gdb for the debugger test;
+	# users root and nobody, and group mmapdemo (as udev/60-mmapdemo.rules
+	# names it), for selftests/mmapdemo_unpriv.c.
+	if [ "$MODE" = check ] || [ "$MODE" = shell ]; then
+		guest_gdb "$root"
+	fi
+	printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' \
+		'nobody:x:65534:65534:nobody:/nonexistent:/bin/sh' >"$root/etc/passwd"
+	printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' 'mmapdemo:x:990:' >"$root/etc/group"
 	if [ "$MODE" = lab ]; then
 		# One module per plan line, loaded in turn by scripts/lab-guest.sh.
 		local label dir sels

@@ -137,7 +137,11 @@ fi
 ndemos=$(wc -l <"$tmp/demos")
 echo "TAP version 13"
 # 4 + 3 + 3 + 10 + 2 + 1 + 1 (variants), + 6 (stress, races, refusals), + 3 (debug)
-echo "1..$((33 + 4 * nconfigs + ndemos))"
+# (+ REFA_RUNS: the issue-12 suites below)
+REFA_RUNS="mmapdemo_access:16 mmapdemo_access:1024 mmapdemo_unpriv:16"
+nrefa=0
+for r in $REFA_RUNS; do nrefa=$((nrefa + 1)); done
+echo "1..$((33 + 4 * nconfigs + ndemos + nrefa))"
 
 # ---- the kernel log ---------------------------------------------------------
 
@@ -391,6 +395,41 @@ for c in $CONFIGS; do
 	loaded && bad="${bad:+$bad; }still loaded"
 	result "rmmod $name"
 done
+
+# ---- issue 12 items 1-3 (branch i12-ref-a) ---------------------------------
+# mmapdemo_access (msync/fsync, /proc/self/mem, ptrace, gdb) and
+# mmapdemo_unpriv (no PFN without CAP_SYS_ADMIN, the demos as a member of
+# group mmapdemo): each runs every mode itself (SET_MODE); the access suite
+# also with 1024 pages (two 2 MiB chunks). One result per run.
+for r in $REFA_RUNS; do
+	prog=${r%:*}
+	pages=${r#*:}
+	name="suite $prog pages=$pages"
+	if [ -z "$bin" ] || [ ! -x "$bin/$prog" ]; then
+		not_ok "$name # $prog not found"
+		continue
+	fi
+	if ! load mode=fault "pages=$pages"; then
+		not_ok "$name # insmod failed"
+		continue
+	fi
+	diag "$bin/$prog (pages=$pages)"
+	to=
+	command -v timeout >/dev/null && to="timeout -s KILL $SUITE_TIMEOUT"
+	{
+		$to "$bin/$prog" 2>&1
+		echo $? >"$tmp/rc"
+	} | sed 's/^/# /'
+	rc=$(cat "$tmp/rc")
+	bad=
+	[ "$rc" -eq 0 ] || [ "$rc" -eq "$KSFT_SKIP" ] || bad="exit status $rc"
+	[ "$(sysfs vmas)" = 0 ] || bad="${bad:+$bad; }$(sysfs vmas) VMAs left"
+	rmmod "$MOD" || bad="${bad:+$bad; }rmmod failed"
+	if [ -n "$bad" ]; then not_ok "$name # $bad"
+	elif [ "$rc" -eq "$KSFT_SKIP" ]; then skip "$name"
+	else ok "$name"; fi
+done
+# ---- end of issue 12 items 1-3 --------------------------------------------
 
 # ---- rmmod while a mapping is held ------------------------------------------
 
