@@ -19,6 +19,8 @@
  * first PFN (vm_normal_page() checks pfn == vm_pgoff + index). So a
  * private mapping must be physically contiguous; a discontiguous range
  * is refused with -EINVAL. Shared mappings are remapped run by run.
+ *
+ * Debuggers: vm_ops->access (vm_ops_access.c), as GUP cannot pin these.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -127,6 +129,8 @@ static const struct vm_operations_struct mmapdemo_remap_vm_ops = {
 #endif
 	.open = mmapdemo_vma_open,
 	.close = mmapdemo_vma_close,
+	/* GUP cannot pin VM_PFNMAP pages: /proc/PID/mem and ptrace come here. */
+	.access = mmapdemo_access,
 };
 
 const struct mmapdemo_variant mmapdemo_remap_variant = {
