@@ -180,6 +180,12 @@ static int procmap_offset(const void *addr, unsigned long long *off)
 	return ret;
 }
 
+/* Load one byte at @addr: the page is present afterwards. */
+static void touch(const void *addr)
+{
+	(void)*(const volatile char *)addr;
+}
+
 /* In a child: every place the offset of the VMA at @addr shows is @want. */
 static void check_offsets(const void *addr, unsigned long long want)
 {
@@ -337,7 +343,7 @@ TEST_F(unpriv, maps_offset_is_file_offset)
 		fd = member_open(variant->mode);
 		s = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, ps);
 		CHILD_CHECK(s != MAP_FAILED);
-		CHILD_CHECK(*(volatile char *)s == *(volatile char *)s);
+		touch(s);
 		check_offsets(s, ps);
 		errno = 0;
 		p = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, ps);
@@ -377,7 +383,7 @@ TEST_F(unpriv, pagemap_no_pfn)
 
 	s = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, self->fd, self->ps);
 	ASSERT_NE(MAP_FAILED, s);
-	ASSERT_EQ(*(volatile char *)s, *(volatile char *)s);
+	touch(s);
 	ASSERT_EQ(0, mmapdemo_pagemap(s, &pm));
 	ASSERT_EQ(0, mmapdemo_get_pfn(self->fd, 1, &pfn));
 	ASSERT_EQ(pfnmap ? 0 : pfn, pm.pfn);
@@ -394,7 +400,7 @@ TEST_F(unpriv, pagemap_no_pfn)
 		fd = member_open(variant->mode);
 		m = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, fd, self->ps);
 		CHILD_CHECK(m != MAP_FAILED);
-		CHILD_CHECK(*(volatile char *)m == *(volatile char *)m);
+		touch(m);
 		pm = pagemap_of(m);
 		CHILD_CHECK(pm.present == !pfnmap && pm.pfn == 0);
 		CHILD_CHECK((pm.raw & MMAPDEMO_PM_PFN_MASK) == 0);
@@ -402,7 +408,7 @@ TEST_F(unpriv, pagemap_no_pfn)
 			p = mmap(NULL, 2 * self->ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 			CHILD_CHECK(p != MAP_FAILED);
 			*p = 1;						/* a copy */
-			CHILD_CHECK(p[self->ps] == p[self->ps]);	/* the device's page */
+			touch(p + self->ps);				/* the device's page */
 			pm = pagemap_of(p);
 			CHILD_CHECK(pm.present && (pm.raw & MMAPDEMO_PM_PFN_MASK) == 0);
 			pm = pagemap_of(p + self->ps);
