@@ -43,6 +43,47 @@ static inline int mmapdemo_copy_struct_to_user(void __user *dst, size_t usize,
 	copy_struct_to_user(dst, usize, src, ksize, NULL)
 #endif
 
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+/*
+ * The PTE of a VM_PFNMAP address, for vm_ops->access (vm_ops_access.c).
+ * 6.12 replaced follow_pte() by follow_pfnmap_start()/follow_pfnmap_end()
+ * and struct follow_pfnmap_args; before 6.12 the same with follow_pte(),
+ * which leaves the PTE mapped and its lock held until pte_unmap_unlock().
+ * Both need the mmap lock (read) held.
+ */
+struct mmapdemo_pfnmap {
+	struct vm_area_struct *vma;	/* in */
+	unsigned long address;		/* in */
+	unsigned long pfn;		/* out */
+	bool writable;			/* out */
+	pte_t *ptep;
+	spinlock_t *ptl;		/* held from start to end */
+};
+
+static inline int mmapdemo_pfnmap_start(struct mmapdemo_pfnmap *args)
+{
+	pte_t pte;
+
+	if (follow_pte(args->vma->vm_mm, args->address, &args->ptep, &args->ptl))
+		return -EINVAL;
+	/* follow_pte() returned with the lock held: tell sparse. */
+	__acquire(args->ptl);
+	pte = *args->ptep;
+	args->pfn = pte_pfn(pte);
+	args->writable = pte_write(pte);
+	return 0;
+}
+
+static inline void mmapdemo_pfnmap_end(struct mmapdemo_pfnmap *args)
+{
+	pte_unmap_unlock(args->ptep, args->ptl);
+}
+#else
+#define mmapdemo_pfnmap follow_pfnmap_args
+#define mmapdemo_pfnmap_start follow_pfnmap_start
+#define mmapdemo_pfnmap_end follow_pfnmap_end
+#endif
+
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 2, 0)
 /*
  * 7.2 documents f_op->mmap as deprecated in favour of f_op->mmap_prepare

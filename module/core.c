@@ -360,6 +360,15 @@ static const struct file_operations mmapdemo_fops = {
 	.read_iter = mmapdemo_read_iter,
 	.write_iter = mmapdemo_write_iter,
 	.llseek = mmapdemo_llseek,
+	/*
+	 * The pages are the data: no backing store, nothing to write back.
+	 * msync(MS_SYNC) of a MAP_SHARED mapping calls vfs_fsync_range(), as
+	 * fsync() and fdatasync() do, and that fails with EINVAL when there
+	 * is no ->fsync (mm/msync.c, fs/sync.c; 6.1 and 7.2 alike). MS_ASYNC
+	 * and MS_INVALIDATE, and any msync() of a private mapping, never
+	 * reach the driver.
+	 */
+	.fsync = noop_fsync,
 #ifdef MMAPDEMO_MMAP_PREPARE
 	/* 7.2 and newer: ->mmap is deprecated; setting both fails mmap(). */
 	.mmap_prepare = mmapdemo_mmap_prepare,

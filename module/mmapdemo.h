@@ -7,6 +7,7 @@
  *   stats.c            counters, their ioctl snapshot and sysfs attributes
  *   vma.c              vm_ops mapped/open/close: which device VMAs exist now
  *   vm_ops_fault.c     variant "fault": vm_operations_struct.fault
+ *   vm_ops_access.c    vm_operations_struct.access: debuggers and VM_PFNMAP
  *   remap_pfn_range.c  variant "remap": remap_pfn_range() at mmap time
  *   vm_insert_pages.c  variant "insert": vm_insert_pages() at mmap time
  *   vm_insert_pages_fault.c  variant "batch": vm_insert_pages() in .fault
@@ -139,6 +140,10 @@ extern const struct mmapdemo_variant mmapdemo_huge_variant;
 /* vm_ops_fault.c, for other variants too: .fault mapping the one page vmf->pgoff */
 vm_fault_t mmapdemo_fault(struct vm_fault *vmf);
 extern const struct vm_operations_struct mmapdemo_fault_vm_ops;
+
+/* vm_ops_access.c: .access of the VM_PFNMAP variants (remap, huge) */
+int mmapdemo_access(struct vm_area_struct *vma, unsigned long addr, void *buf, int len,
+		    int write);
 
 /*
  * A private writable mapping (copy-on-write), open-coded is_cow_mapping():

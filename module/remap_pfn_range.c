@@ -19,13 +19,39 @@
  * first PFN (vm_normal_page() checks pfn == vm_pgoff + index). So a
  * private mapping must be physically contiguous; a discontiguous range
  * is refused with -EINVAL. Shared mappings are remapped run by run.
+ *
+ * That vm_pgoff is a physical address, and every reader of the VMA shows
+ * it: the offset column of /proc/PID/maps and smaps, PROCMAP_QUERY's
+ * vma_offset (6.11 and newer). Physical addresses are for CAP_SYS_ADMIN
+ * only (MMAPDEMO_IOC_GET_PFN, pagemap's PFN bits), so a private mapping
+ * without it is refused with -EPERM and one log line, before anything
+ * else is looked at (not even whether the range is contiguous).
+ *
+ * Debuggers: vm_ops->access (vm_ops_access.c), as GUP cannot pin these.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
 
 #include "compat.h"
 #include "mmapdemo.h"
+
+/*
+ * The caller of mmap() (current) is checked, as GET_PFN checks the
+ * caller of ioctl(): the PFN would land in this process's maps. A process
+ * that drops the capability later, and the children it forks, keep
+ * their mapping, as they keep any file they opened.
+ */
+static int mmapdemo_remap_private_allowed(void)
+{
+	if (capable(CAP_SYS_ADMIN))
+		return 0;
+	pr_info_ratelimited("remap: MAP_PRIVATE refused to %s[%d]: without CAP_SYS_ADMIN, as remap_pfn_range() would show a physical address in /proc/PID/maps; use MAP_SHARED or another mode\n",
+			    current->comm, task_pid_nr(current));
+	return -EPERM;
+}
 
 static int mmapdemo_remap_refuse(unsigned long first, unsigned long count)
 {
@@ -69,7 +95,8 @@ static int mmapdemo_remap_runs(const struct mmapdemo_buf *buf, struct vm_area_st
  * VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP, and for a private
  * mapping vm_pgoff = first PFN (remap_pfn_range_prepare()), and after the
  * VMA is in the mm calls remap_pfn_range_complete(): the same work as one
- * remap_pfn_range() call in ->mmap().
+ * remap_pfn_range() call in ->mmap(). A refused private mapping asks for
+ * no action, so its vm_pgoff never becomes a PFN.
  */
 static int mmapdemo_remap_prepare(struct mmapdemo_dev *dev, struct vm_area_desc *desc)
 {
@@ -78,9 +105,15 @@ static int mmapdemo_remap_prepare(struct mmapdemo_dev *dev, struct vm_area_desc 
 	unsigned long run = mmapdemo_buf_run(buf, first, count);
 	/* Open-coded vma_desc_is_cow_mapping(), like mmapdemo_is_cow(). */
 	bool cow = vma_desc_test(desc, VMA_MAYWRITE_BIT) && !vma_desc_test(desc, VMA_SHARED_BIT);
+	int ret;
 
-	if (cow && run < count)
-		return mmapdemo_remap_refuse(first, count);
+	if (cow) {
+		ret = mmapdemo_remap_private_allowed();
+		if (ret)
+			return ret;
+		if (run < count)
+			return mmapdemo_remap_refuse(first, count);
+	}
 	mmap_action_remap(desc, desc->start, mmapdemo_buf_pfn(buf, first), run << PAGE_SHIFT);
 	return 0;
 }
@@ -114,9 +147,15 @@ static int mmapdemo_remap_mapped(unsigned long start, unsigned long end, pgoff_t
 static int mmapdemo_remap_mmap(struct mmapdemo_dev *dev, struct vm_area_struct *vma)
 {
 	unsigned long first = vma->vm_pgoff, count = vma_pages(vma);
+	int ret;
 
-	if (mmapdemo_is_cow(vma) && mmapdemo_buf_run(&dev->buf, first, count) < count)
-		return mmapdemo_remap_refuse(first, count);
+	if (mmapdemo_is_cow(vma)) {
+		ret = mmapdemo_remap_private_allowed();
+		if (ret)
+			return ret;
+		if (mmapdemo_buf_run(&dev->buf, first, count) < count)
+			return mmapdemo_remap_refuse(first, count);
+	}
 	return mmapdemo_remap_runs(&dev->buf, vma, first, 0);
 }
 #endif
@@ -127,6 +166,8 @@ static const struct vm_operations_struct mmapdemo_remap_vm_ops = {
 #endif
 	.open = mmapdemo_vma_open,
 	.close = mmapdemo_vma_close,
+	/* GUP cannot pin VM_PFNMAP pages: /proc/PID/mem and ptrace come here. */
+	.access = mmapdemo_access,
 };
 
 const struct mmapdemo_variant mmapdemo_remap_variant = {

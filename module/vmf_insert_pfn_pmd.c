@@ -119,6 +119,8 @@ static const struct vm_operations_struct mmapdemo_huge_vm_ops = {
 	.close = mmapdemo_vma_close,
 	.fault = mmapdemo_huge_pte_fault,
 	.huge_fault = mmapdemo_huge_fault,
+	/* Shared mappings are VM_PFNMAP: /proc/PID/mem and ptrace come here. */
+	.access = mmapdemo_access,
 };
 
 const struct mmapdemo_variant mmapdemo_huge_variant = {

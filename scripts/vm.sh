@@ -208,14 +208,37 @@ copy_kmod_deps() {
 	done
 }
 
-# copy_with_libs ROOT PROGRAM: copy a dynamically linked program and the
-# libraries it needs into ROOT, at the same paths.
+# copy_with_libs ROOT PROGRAM [AS]: copy a dynamically linked program and the
+# libraries it needs into ROOT, at the same paths (the program at AS if given).
 copy_with_libs() {
-	local f
-	for f in "$2" $(ldd "$2" | grep -o '/[^ ]*'); do
+	local f to=${3:-$2}
+	mkdir -p "$1$(dirname "$to")"
+	cp -L "$2" "$1$to"
+	for f in $(ldd "$2" | grep -o '/[^ ]*'); do
 		mkdir -p "$1$(dirname "$f")"
 		cp -L "$f" "$1$f"
 	done
+}
+
+# pack_gdb ROOT (for a target_pack): Debian's gdb as ROOT/usr/bin/gdb, with
+# its libraries, for the debugger test (selftests/mmapdemo_access.c,
+# gdb_prints_bytes). The package gdb-minimal: the full gdb embeds Python and
+# aborts at start without Python's standard library, which the initramfs
+# does not have. gdb-minimal conflicts with gdb, so it is not installed on
+# the host: `apt-get download` fetches its .deb once into
+# build/vm/gdb-minimal/, and dpkg-deb unpacks it there. Its libraries are
+# all in the host's Debian. In the guest: no data directory, no gdbinit
+# (the test runs it with -nx), ptrace as root.
+pack_gdb() {
+	local dir=$VM/gdb-minimal
+	if [ ! -x "$dir/usr/bin/gdb" ]; then
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		(cd "$dir" && apt-get download -q gdb-minimal) >"$VM/gdb-minimal.log" 2>&1 ||
+			die "apt-get download gdb-minimal failed (log: $VM/gdb-minimal.log)"
+		dpkg-deb -x "$dir"/gdb-minimal_*.deb "$dir"
+	fi
+	copy_with_libs "$1" "$dir/usr/bin/gdb" /usr/bin/gdb
 }
 
 # guest_env: the guest's /mmapdemo/env, every variable of GUEST_ENV that is
@@ -256,8 +279,11 @@ make_initramfs() {
 	while read -r f; do
 		[ -e "$root/$f" ] || [ -L "$root/$f" ] || ln -s /bin/busybox "$root/$f"
 	done < <(/bin/busybox --list-full)
-	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
-	printf 'root:x:0:\n' >"$root/etc/group"
+	# Users and groups: root, nobody, and group mmapdemo (as
+	# udev/60-mmapdemo.rules names it) for the unprivileged tests.
+	printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' \
+		'nobody:x:65534:65534:nobody:/nonexistent:/bin/sh' >"$root/etc/passwd"
+	printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' 'mmapdemo:x:990:' >"$root/etc/group"
 	cp "$SCRIPTS/guest-init.sh" "$root/init"
 	chmod 755 "$root/init"
 	for f in $PACK; do

@@ -12,6 +12,7 @@
 # this order):
 #   params   module parameters: refused ones, each mode's load line
 #   suite    the harness tests (mmapdemo_<area>), once per configuration
+#   unpriv   what a member of group mmapdemo can do, and gets no PFN
 #   hold     rmmod refused while a mapping is held, and cycles of it
 #   pfnmap   the kernel's own VM_PFNMAP selftest (mm/pfnmap.c) in each mode
 #   leak     load/map/unload cycles lose no memory
@@ -25,12 +26,12 @@
 # DIR/../run_kselftest.sh -c mmapdemo, or directly. mmapdemo_lib.sh says
 # which environment variables the categories read.
 
-CATEGORIES="params suite hold pfnmap leak race stress demos debug log"
+CATEGORIES="params suite unpriv hold pfnmap leak race stress demos debug log"
 KSFT_SKIP=4
 here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
-	sed -n '4,27p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '4,28p' "$0" | sed 's/^# \{0,1\}//'
 	exit "$1"
 }
 

@@ -781,6 +781,12 @@ static void run_mode(uint64_t mode, size_t n)
 	}
 	step1(n);
 	if (map_both(mode, &n, &s, &p)) {
+		/* The module's policy: no physical address without CAP_SYS_ADMIN. */
+		if (errno == EPERM && mode == MMAPDEMO_MODE_REMAP) {
+			printf("  mode remap skipped: its MAP_PRIVATE needs CAP_SYS_ADMIN (EPERM), because\n"
+			       "  remap_pfn_range() would show a physical address in /proc/self/maps\n");
+			return;
+		}
 		if (errno == EINVAL && mode == MMAPDEMO_MODE_REMAP && !contiguous) {
 			printf("  mode remap skipped: pages 0-%zu are not physically contiguous,\n"
 			       "  and remap_pfn_range() can COW-map only a contiguous range\n", n - 1);

@@ -10,6 +10,8 @@
  *      that msync() never writes back
  *   5. a MAP_PRIVATE page not yet written still shows later write()s
  *   6. the device's MAP_PRIVATE does the same (when /dev/mmapdemo exists)
+ *   7. msync() and fsync() on a file and on the device, side by side: the
+ *      device has no backing store, so there is nothing to write back
  *
  * Steps 1-5 need no device: they use a temporary file in $TMPDIR (or /tmp),
  * removed at the end, or --file PATH.
@@ -27,6 +29,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "libmmapdemo.h"
@@ -42,7 +45,8 @@ static const char usage[] =
 	"shared writes, copy-on-write of private ones (smaps Anonymous), and\n"
 	"private pages that still follow the file until written. Then, when\n"
 	MMAPDEMO_DEV_PATH " exists, the same copy-on-write on the device (writes\n"
-	"its buffer page 0). Run as root to see PFNs.\n"
+	"its buffer page 0), and msync() on the device next to msync() on a file.\n"
+	"Run as root to see PFNs.\n"
 	"\n"
 	"  --file=PATH  use PATH (created or TRUNCATED, left in place at the end)\n"
 	"               instead of a temporary file in $TMPDIR or /tmp (removed)\n"
@@ -323,6 +327,73 @@ static void step_device(void)
 	mmapdemo_why("the device's .fault hands the kernel its page like a file's page cache would, and the kernel's copy-on-write does the rest (mmapdemo-cow shows it in depth, remap mode too).");
 }
 
+/* ------------------------------------------------------------ msync */
+
+static const char msync_text[] = "stored, not yet msync()ed";
+
+/*
+ * One row of the msync table: store through a MAP_SHARED page of @fd,
+ * pread() it back before any msync(), then msync() with each flag and
+ * fsync() the descriptor. Every result must be 0.
+ */
+static void msync_row(const char *name, int fd)
+{
+	static const int flags[] = { MS_SYNC, MS_ASYNC, MS_INVALIDATE };
+	char buf[sizeof(msync_text)];
+	int rc[4];
+	size_t i;
+	char *m;
+
+	m = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		die("mmap");
+	memcpy(m, msync_text, sizeof(msync_text));
+	if (pread(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
+		die("pread");
+	buf[sizeof(buf) - 1] = '\0';
+	for (i = 0; i < 3; i++)
+		rc[i] = msync(m, ps, flags[i]) ? -errno : 0;
+	rc[3] = fsync(fd) ? -errno : 0;
+	printf("  %-7s \"%s\"  %7d %8d %13d %7d\n", name, buf, rc[0], rc[1], rc[2], rc[3]);
+	check_text(name, buf, msync_text);
+	for (i = 0; i < 4; i++)
+		if (rc[i])
+			mmapdemo_unexpected("%s: %s failed: %s", name,
+					    i == 3 ? "fsync()" : "msync()", strerror(-rc[i]));
+	if (munmap(m, ps))
+		die("munmap");
+}
+
+static void step_msync(void)
+{
+	char path[4096];
+	const char *dir = getenv("TMPDIR");
+	struct statfs sfs;
+	int ffd, dfd;
+
+	heading("msync() on a file and on " MMAPDEMO_DEV_PATH,
+		"store a text through MAP_SHARED of each; pread() it before msync(); msync() MS_SYNC, MS_ASYNC, MS_INVALIDATE; fsync() (0 or -errno)");
+	dfd = mmapdemo_open(O_RDWR);
+	if (dfd < 0) {
+		printf("  skipped: open %s: %s (is mmapdemo.ko loaded?)\n", MMAPDEMO_DEV_PATH,
+		       strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/" PROG ".XXXXXX", dir && *dir ? dir : "/tmp");
+	ffd = mkostemp(path, O_CLOEXEC);
+	if (ffd < 0 || unlink(path) || ftruncate(ffd, (off_t)ps))
+		die("temporary file");
+	printf("  target  pread() before msync()         MS_SYNC MS_ASYNC MS_INVALIDATE fsync()\n");
+	msync_row("file", ffd);
+	msync_row("device", dfd);
+	if (!fstatfs(ffd, &sfs) && sfs.f_type == 0x01021994 /* TMPFS_MAGIC */)
+		printf("  (this file is on tmpfs: memory too, with no disk behind it, so its msync()\n"
+		       "   has nothing to write back either; on a disk filesystem MS_SYNC waits for the write)\n");
+	close(ffd);
+	close(dfd);
+	mmapdemo_why("a store through MAP_SHARED is in the page at once: read() sees it before any msync(). For a file, msync(MS_SYNC) then writes the dirty page-cache page to the disk, its backing store, and waits (MS_ASYNC and MS_INVALIDATE do nothing on Linux). The device has no backing store: its pages ARE the data, so there is nothing to write back, and its fsync (noop_fsync) succeeds at once.");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -371,6 +442,7 @@ int main(int argc, char **argv)
 			mmapdemo_die("%s", path);
 	}
 	step_device();
+	step_msync();
 
 	return mmapdemo_finish();
 }

@@ -390,6 +390,12 @@ static void step_quirk(void)
 	mmapdemo_step("Remap MAP_PRIVATE: the offset column shows a physical address");
 	mmapdemo_doing("mmap 1 page MAP_PRIVATE at page offset %zu in mode remap, next to the same mapping in mode fault",
 		       off);
+	/* Like GET_PFN, the module refuses this mapping without CAP_SYS_ADMIN. */
+	if (mmapdemo_get_pfn(fd, off, &pfn) && errno == EPERM) {
+		printf("  skipped: without CAP_SYS_ADMIN the module refuses this mapping (EPERM), as it\n"
+		       "  refuses MMAPDEMO_IOC_GET_PFN: that offset would be a physical address\n");
+		return;
+	}
 	rp->len = ps;
 	rp->addr = map_dev(MMAPDEMO_MODE_REMAP, MAP_PRIVATE, 1, off);
 	read_region(R_DEV_PRIVATE);

@@ -28,6 +28,7 @@ MMAPDEMO_FUZZ=$FUZZ
 ENV="MMAPDEMO_FUZZ SEED CATEGORIES"
 
 target_build() { build_pfnmap; }
+target_pack() { pack_gdb "$1"; }
 
 target_command() {
 	cat <<'EOF_GUEST'

@@ -9,6 +9,8 @@ SUITE=1
 INTERACTIVE=1
 TIMEOUT=0
 
+target_pack() { pack_gdb "$1"; }
+
 target_command() {
 	cat <<'EOF_GUEST'
 # shellcheck disable=SC2086 # a list of parameters
