@@ -344,12 +344,10 @@ static void msync_row(const char *name, int fd)
 	size_t i;
 	char *m;
 
-	m = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED)
-		die("mmap");
+	m = mmapdemo_xmmap(ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, name);
 	memcpy(m, msync_text, sizeof(msync_text));
 	if (pread(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
-		die("pread");
+		mmapdemo_die("pread of the %s", name);
 	buf[sizeof(buf) - 1] = '\0';
 	for (i = 0; i < 3; i++)
 		rc[i] = msync(m, ps, flags[i]) ? -errno : 0;
@@ -360,29 +358,26 @@ static void msync_row(const char *name, int fd)
 		if (rc[i])
 			mmapdemo_unexpected("%s: %s failed: %s", name,
 					    i == 3 ? "fsync()" : "msync()", strerror(-rc[i]));
-	if (munmap(m, ps))
-		die("munmap");
+	mmapdemo_xmunmap(m, ps);
 }
 
 static void step_msync(void)
 {
-	char path[4096];
-	const char *dir = getenv("TMPDIR");
+	char path[PATH_MAX];
 	struct statfs sfs;
 	int ffd, dfd;
 
-	heading("msync() on a file and on " MMAPDEMO_DEV_PATH,
-		"store a text through MAP_SHARED of each; pread() it before msync(); msync() MS_SYNC, MS_ASYNC, MS_INVALIDATE; fsync() (0 or -errno)");
+	mmapdemo_step("msync() on a file and on " MMAPDEMO_DEV_PATH);
+	mmapdemo_doing("store a text through MAP_SHARED of each; pread() it before msync(); msync() MS_SYNC, MS_ASYNC, MS_INVALIDATE; fsync() (0 or -errno)");
 	dfd = mmapdemo_open(O_RDWR);
 	if (dfd < 0) {
 		printf("  skipped: open %s: %s (is mmapdemo.ko loaded?)\n", MMAPDEMO_DEV_PATH,
 		       strerror(errno));
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/" PROG ".XXXXXX", dir && *dir ? dir : "/tmp");
-	ffd = mkostemp(path, O_CLOEXEC);
-	if (ffd < 0 || unlink(path) || ftruncate(ffd, (off_t)ps))
-		die("temporary file");
+	ffd = mmapdemo_tmpfile(path, sizeof(path));
+	if (ftruncate(ffd, (off_t)ps))
+		mmapdemo_die("ftruncate %s", path);
 	printf("  target  pread() before msync()         MS_SYNC MS_ASYNC MS_INVALIDATE fsync()\n");
 	msync_row("file", ffd);
 	msync_row("device", dfd);
@@ -391,6 +386,8 @@ static void step_msync(void)
 		       "   has nothing to write back either; on a disk filesystem MS_SYNC waits for the write)\n");
 	close(ffd);
 	close(dfd);
+	if (mmapdemo_tmpfile_remove())
+		mmapdemo_die("%s", path);
 	mmapdemo_why("a store through MAP_SHARED is in the page at once: read() sees it before any msync(). For a file, msync(MS_SYNC) then writes the dirty page-cache page to the disk, its backing store, and waits (MS_ASYNC and MS_INVALIDATE do nothing on Linux). The device has no backing store: its pages ARE the data, so there is nothing to write back, and its fsync (noop_fsync) succeeds at once.");
 }
 
