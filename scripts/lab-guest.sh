@@ -26,7 +26,8 @@ while read -r label sels; do
 	[ -n "$label" ] || continue
 	echo "MMAPDEMO-LAB-RUN $label"
 	mark=$(dmesg | wc -l)
-	if out=$(insmod "/mmapdemo/labs/$label.ko" 2>&1); then
+	# shellcheck disable=SC2086 # MMAPDEMO_PARAMS: a list of parameters
+	if out=$(insmod "/mmapdemo/labs/$label.ko" ${MMAPDEMO_PARAMS:-} 2>&1); then
 		echo "MMAPDEMO-LAB-INSMOD ok"
 		progs=
 		for s in $sels; do

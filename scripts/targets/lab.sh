@@ -10,6 +10,7 @@
 #   LAB_PLAN=FILE     one line per module: "LABEL DIR SELECTOR...": the
 #                     module in DIR (under this tree; built with W=1, log
 #                     build/vm/lab-LABEL.log) and the tests to run on it
+#   MMAPDEMO_PARAMS   parameters of each module's load (default: none)
 
 SUITE=1
 TIMEOUT=900
