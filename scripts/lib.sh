@@ -121,7 +121,7 @@ kernel_suite() {
 # (empty for an unknown line: KVER= or KROOT= given by hand).
 kernel_expect() {
 	local row suite kind
-	EXPECT_HOOK= EXPECT_MODES=
+	EXPECT_HOOK='' EXPECT_MODES=''
 	row=$(kernel_row "$1") || return 0
 	# shellcheck disable=SC2034 # used by vm.sh
 	read -r suite kind EXPECT_HOOK EXPECT_MODES <<<"$row"

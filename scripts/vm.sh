@@ -56,11 +56,12 @@ set -euo pipefail
 
 TARGET=${1:-}
 targets=$(cd "$SCRIPTS/targets" && for f in *.sh; do printf '%s ' "${f%.sh}"; done)
-[ -n "$TARGET" ] && [ -f "$SCRIPTS/targets/$TARGET.sh" ] ||
+if [ -z "$TARGET" ] || [ ! -f "$SCRIPTS/targets/$TARGET.sh" ]; then
 	die "usage: $0 TARGET [--judge]; targets: $targets(scripts/targets/)"
+fi
 
 # What a target may set (see above), before the target file.
-TIMEOUT=600 MEM=2G CPU=max KERNEL_DEFAULT= PACK= ENV= SUITE= TAP= INTERACTIVE=
+TIMEOUT=600 MEM=2G CPU=max KERNEL_DEFAULT='' PACK='' ENV='' SUITE='' TAP='' INTERACTIVE=''
 target_build() { :; }
 target_pack() { :; }
 target_done() { :; }
@@ -71,11 +72,11 @@ declare -F target_command >/dev/null || die "scripts/targets/$TARGET.sh defines 
 KERNEL=${KERNEL:-$KERNEL_DEFAULT}
 case ${KERNEL:-} in debug*) TIME_FACTOR=${TIME_FACTOR:-4} ;; esac
 TIME_FACTOR=${TIME_FACTOR:-1}
+# shellcheck disable=SC2034 # to the guest, through GUEST_ENV
 MMAPDEMO_TIME_FACTOR=$TIME_FACTOR
 VM=$TOP/build/vm
 BIN=$TOP/build/bin
 SELFTESTS=$TOP/build/selftests
-KSFT=$TOP/build/kselftest
 KROOT=${KROOT:-}
 [ -z "$KROOT" ] || KROOT=$(cd "$KROOT" && pwd) || die "KROOT=$KROOT: no such directory"
 CONSOLE=$VM/console.log
@@ -117,6 +118,7 @@ check_vermagic() {
 
 # kbuild DIR ARGS...: Kbuild for the VM's kernel on the tree DIR (under
 # this one: in KROOT's chroot it is /src/...), with that line's compiler.
+# shellcheck disable=SC2317 # called by the target files
 kbuild() {
 	local dir=$1 in=() at=$1 rel
 	shift
@@ -141,7 +143,7 @@ build_module() {
 all_static() {
 	local f
 	for f in "$BIN"/* "$SELFTESTS"/*; do
-		[ -f "$f" ] && [ -x "$f" ] || continue
+		if [ ! -f "$f" ] || [ ! -x "$f" ]; then continue; fi
 		readelf -l "$f" 2>/dev/null | grep -q 'program interpreter' && return 1
 	done
 	return 0
@@ -162,6 +164,7 @@ build_userspace() {
 # build_pfnmap (for a target_build): the kernel's own VM_PFNMAP selftest
 # (scripts/pfnmap.sh), static in build/bin; PFNMAP=0 leaves it out (the
 # collection's pfnmap.sh then skips).
+# shellcheck disable=SC2317 # called by the target files
 build_pfnmap() {
 	[ "${PFNMAP:-1}" != 0 ] || { rm -f "$BIN/pfnmap"; return 0; }
 	local out
@@ -198,6 +201,7 @@ copy_kmod() {
 
 # copy_kmod_deps NAME DESTDIR: copy_kmod NAME and every module it needs
 # (modules.dep of the guest kernel).
+# shellcheck disable=SC2317 # called by the target files
 copy_kmod_deps() {
 	local dep line
 	line=$(grep -E "/$1\.ko[^:]*:" "$KROOT/lib/modules/$KVER/modules.dep" || true)
@@ -229,6 +233,7 @@ copy_with_libs() {
 # build/vm/gdb-minimal/, and dpkg-deb unpacks it there. Its libraries are
 # all in the host's Debian. In the guest: no data directory, no gdbinit
 # (the test runs it with -nx), ptrace as root.
+# shellcheck disable=SC2317 # called by the target files
 pack_gdb() {
 	local dir=$VM/gdb-minimal
 	if [ ! -x "$dir/usr/bin/gdb" ]; then
@@ -354,7 +359,7 @@ qemu_cmd() {
 	esac
 	[ -z "$INTERACTIVE" ] || quiet=quiet
 	# A kernel built here has the PCI pvpanic built in (no ACPI for the ISA one).
-	[ -z "$VM_KDIR" ] || pvpanic=pvpanic-pci
+	if [ -n "$VM_KDIR" ]; then pvpanic='pvpanic-pci'; fi
 	# shellcheck disable=SC2054 # QEMU options are comma-separated
 	QEMU=(qemu-system-x86_64 -machine "q35,accel=$ACCEL" -cpu "$VM_CPU"
 		-smp "$VM_SMP" -m "$VM_MEM" -nodefaults -no-user-config -display none -no-reboot
@@ -417,6 +422,7 @@ boot_watchdog() {
 
 # Background jobs of this script, stopped on any exit (Ctrl-C included).
 JOBS=()
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	local p
 	for p in "${JOBS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
@@ -626,7 +632,7 @@ if [ "${2:-}" = --judge ]; then
 fi
 log "$TARGET: installing what is missing"
 "$SCRIPTS/deps.sh" "${HOST_DEPS[@]}"
-EXPECT_HOOK= EXPECT_MODES=
+EXPECT_HOOK='' EXPECT_MODES=''
 if [ -n "${KERNEL:-}" ]; then
 	use_kernel "$KERNEL"
 	kernel_expect "$KERNEL"
@@ -635,6 +641,7 @@ elif [ -z "${KVER:-}" ] && [ -z "$KROOT" ]; then
 	# The host's own Debian kernel: the 6.1 line.
 	kernel_expect 6.1
 fi
+# shellcheck disable=SC2034 # to the guest, through GUEST_ENV
 MMAPDEMO_EXPECT_HOOK=$EXPECT_HOOK MMAPDEMO_EXPECT_MODES=$EXPECT_MODES
 [ -n "$VM_KDIR" ] || KVER=$(pick_kver)
 mkdir -p "$VM"

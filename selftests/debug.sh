@@ -7,6 +7,7 @@
 #     fail_page_alloc (mmapdemo_failinit);
 #   - trinity against the device, MMAPDEMO_FUZZ seconds per mode
 #     (fuzz.sh; make check KERNEL=debug sets MMAPDEMO_FUZZ).
+# shellcheck source=selftests/mmapdemo_lib.sh
 . "$(dirname "$0")/mmapdemo_lib.sh"
 need_module
 

@@ -6,6 +6,7 @@
 # their own claims and exit 1 on a contradiction, printing UNEXPECTED) and
 # print every key line demos.expect gives for it ("program ERE" per line),
 # so that the demos cannot rot.
+# shellcheck source=selftests/mmapdemo_lib.sh
 . "$(dirname "$0")/mmapdemo_lib.sh"
 need_module
 

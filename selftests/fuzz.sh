@@ -34,6 +34,7 @@ case $secs$seed in
 	exit 2
 	;;
 esac
+# shellcheck source=selftests/mmapdemo_lib.sh
 . "$(dirname "$0")/mmapdemo_lib.sh"
 need_module
 command -v trinity >/dev/null || skip_all "no trinity (Debian package trinity; make fuzz packs it)"

@@ -6,6 +6,7 @@
 # has closed, the gauges count that one VMA, and rmmod works once the
 # process is gone; then cycles of load, hold, refused rmmod, release and
 # unload, alternating two modes.
+# shellcheck source=selftests/mmapdemo_lib.sh
 . "$(dirname "$0")/mmapdemo_lib.sh"
 need_module
 
@@ -43,7 +44,7 @@ held() {
 	elif ! hold 4; then
 		problem "mmapdemo_hold did not start"
 	else
-		[ "$(sysfs vmas)" = 1 ] && [ "$(sysfs mapped_pages)" = 4 ] ||
+		{ [ "$(sysfs vmas)" = 1 ] && [ "$(sysfs mapped_pages)" = 4 ]; } ||
 			problem "holder: vmas $(sysfs vmas), mapped_pages $(sysfs mapped_pages); expected 1, 4"
 		if rmmod $MOD 2>"$tmp/rmmod.err"; then
 			problem "rmmod succeeded under a live mapping"

@@ -5,6 +5,7 @@
 # alternating fault and remap mode, every page mapped each time: MemFree
 # afterwards is what it was before, within a threshold far below one
 # buffer.
+# shellcheck source=selftests/mmapdemo_lib.sh
 . "$(dirname "$0")/mmapdemo_lib.sh"
 need_module
 

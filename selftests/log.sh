@@ -6,6 +6,7 @@
 # and the kernel log since then (MMAPDEMO_LOG_MARK, else all of it) has no
 # BUG, WARNING, Oops, Call Trace, Bad page or the like, apart from the
 # expected reports of injected allocation failures.
+# shellcheck source=selftests/mmapdemo_lib.sh
 . "$(dirname "$0")/mmapdemo_lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "must be run as root"
 

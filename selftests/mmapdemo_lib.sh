@@ -34,6 +34,7 @@ MOD=mmapdemo
 DEV=/dev/$MOD
 SYSFS=/sys/class/misc/$MOD
 KSFT_SKIP=4
+# shellcheck disable=SC2034 # used by the category scripts
 TF=${MMAPDEMO_TIME_FACTOR:-1}
 # Module loading noise, not from the module's code.
 LOADNOISE='taints kernel|tainting kernel'
@@ -188,7 +189,7 @@ read_modes() {
 	rmmod $MOD
 	all_modes=$("$bin/mmapdemo_hold" --list-modes | tr '\n' ' ')
 	all_modes=${all_modes% }
-	[ -n "$offered" ] && [ -n "$all_modes" ] || skip_all "cannot tell which modes there are"
+	{ [ -n "$offered" ] && [ -n "$all_modes" ]; } || skip_all "cannot tell which modes there are"
 }
 
 # is_offered MODE: whether the module offers MODE (after read_modes).
@@ -248,7 +249,7 @@ kmemleak_test() {
 # to load, and start it from a clean state (the module unloaded).
 need_module() {
 	[ "$(id -u)" = 0 ] || skip_all "must be run as root"
-	[ -n "$ko" ] && [ -f "$ko" ] ||
+	{ [ -n "$ko" ] && [ -f "$ko" ]; } ||
 		skip_all "no $MOD.ko: install it (make install) or give MMAPDEMO_KO=path/to/$MOD.ko"
 	[ -n "$bin" ] || skip_all "no test programs beside $0 (make -C selftests)"
 	if loaded && ! rmmod $MOD; then

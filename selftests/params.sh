@@ -8,6 +8,7 @@
 # does not offer is refused with EOPNOTSUPP and one line saying why; and
 # what it offers is what this kernel line must offer (MMAPDEMO_EXPECT_MODES,
 # MMAPDEMO_EXPECT_HOOK; the test VM sets them from scripts/kernel-lines).
+# shellcheck source=selftests/mmapdemo_lib.sh
 . "$(dirname "$0")/mmapdemo_lib.sh"
 need_module
 
@@ -56,7 +57,7 @@ refused() {
 	loaded && problem "module still loaded"
 	lines=$(mod_lines | wc -l)
 	distinct=$(mod_lines | sed 's/^\[[^]]*\] //' | sort -u | wc -l)
-	[ "$lines" -eq "$init_calls" ] && [ "$distinct" -eq 1 ] ||
+	{ [ "$lines" -eq "$init_calls" ] && [ "$distinct" -eq 1 ]; } ||
 		problem "$lines '$MOD:' log lines ($distinct different), expected $init_calls (1)"
 	if grep -qE "$BADNESS" "$tmp/new"; then
 		problem "kernel log has a warning"

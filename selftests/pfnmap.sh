@@ -13,6 +13,7 @@
 # in fault mode (pages with struct pages, not VM_PFNMAP) pfnmap must skip
 # the whole run as "Not pfnmap'ed" (exit 4), reported as SKIP. Either way
 # every VMA must be gone afterwards and rmmod must work.
+# shellcheck source=selftests/mmapdemo_lib.sh
 . "$(dirname "$0")/mmapdemo_lib.sh"
 need_module
 

@@ -7,6 +7,7 @@
 # CYCLES times. Every open must succeed or fail with ENOENT/ENODEV/ENXIO
 # (the opener exits 1 otherwise); the kernel log is judged at the end of
 # the run like everything else (the log category).
+# shellcheck source=selftests/mmapdemo_lib.sh
 . "$(dirname "$0")/mmapdemo_lib.sh"
 need_module
 

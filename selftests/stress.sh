@@ -11,6 +11,7 @@
 #   MMAPDEMO_PARAMS   module parameters (default pages=1024: two 2 MiB
 #                     chunks, so private remap mappings across the border
 #                     are refused and that path is stressed too)
+# shellcheck source=selftests/mmapdemo_lib.sh
 . "$(dirname "$0")/mmapdemo_lib.sh"
 need_module
 

@@ -11,6 +11,7 @@
 # MMAPDEMO_CONFIGS="mode:pages ..." overrides the configurations;
 # MMAPDEMO_PARAMS="mode=remap pages=64 ..." runs exactly one, loaded with
 # those parameters.
+# shellcheck source=selftests/mmapdemo_lib.sh
 . "$(dirname "$0")/mmapdemo_lib.sh"
 need_module
 

@@ -7,6 +7,7 @@
 # address reaches it by any path (GET_PFN, a private remap mapping, the
 # maps offset column, pagemap), and that every demo runs clean for it.
 # Once, with the module loaded in fault mode (each test sets its mode).
+# shellcheck source=selftests/mmapdemo_lib.sh
 . "$(dirname "$0")/mmapdemo_lib.sh"
 need_module
 
