@@ -61,6 +61,34 @@ bool page_has(const void *page, uint64_t t)
 	return true;
 }
 
+/*
+ * @len bytes of a byte pattern for @salt, as it stands at byte offset @off
+ * of the buffer: any slice of it, across page borders too, can be checked.
+ */
+void fill_bytes(void *to, size_t len, uint64_t off, unsigned int salt)
+{
+	unsigned char *p = to;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (unsigned char)((off + i) * 7 + salt * 31 + 1);
+}
+
+/* Whether @len bytes at @p hold fill_bytes(@off, @salt). */
+bool bytes_have(const void *p, size_t len, uint64_t off, unsigned int salt)
+{
+	unsigned char want[4096];
+	size_t done, n;
+
+	for (done = 0; done < len; done += n) {
+		n = min_sz(len - done, sizeof(want));
+		fill_bytes(want, n, off + done, salt);
+		if (memcmp((const char *)p + done, want, n))
+			return false;
+	}
+	return true;
+}
+
 /* Write buffer page @index with write(2): the device's own content. */
 int dev_fill(int fd, uint64_t index, uint64_t t)
 {
@@ -170,12 +198,20 @@ int wait_status(pid_t pid)
 	return status;
 }
 
-/* Whether child @pid exited with status 0 (reaped). */
+/* Whether child @pid exited with status 0 (reaped); else say how it ended. */
 bool child_ok(pid_t pid)
 {
 	int status = wait_status(pid);
 
-	return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	if (status < 0) {
+		fprintf(stderr, "# child %d: waitpid: %s\n", (int)pid, strerror(errno));
+		return false;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(stderr, "# child %d: status %#x\n", (int)pid, status);
+		return false;
+	}
+	return true;
 }
 
 /* Pipe handshake, one byte per step: send one step on the write end @fd. */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * mmapdemo_testlib: the helpers the mmapdemo_<area> selftests share: page
- * patterns, the device through read()/write(), mappings, PFN runs, the
- * counters, child processes, the kernel log and capabilities. Plain C,
+ * and byte patterns, the device through read()/write(), mappings, PFN runs,
+ * the counters, child processes, the kernel log and capabilities. Plain C,
  * without kselftest_harness.h (which may be included once per program
  * only): the harness's asserts live in mmapdemo_fixture.h.
  */
@@ -10,11 +10,13 @@
 #define MMAPDEMO_TESTLIB_H
 
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -38,10 +40,20 @@ extern const char *const stat_names[];
 	} \
 } while (0)
 
+/*
+ * First thing in a forked child that waits for its parent: die with it,
+ * so that a failed assert in the parent leaves no child holding the
+ * output pipe (or stopped under ptrace).
+ */
+#define CHILD_DIES_WITH_PARENT() \
+	CHILD_CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL) == 0)
+
 size_t min_sz(size_t a, size_t b);
 uint64_t tag(uint64_t index, uint64_t salt);
 void fill_page(void *page, uint64_t t);
 bool page_has(const void *page, uint64_t t);
+void fill_bytes(void *to, size_t len, uint64_t off, unsigned int salt);
+bool bytes_have(const void *p, size_t len, uint64_t off, unsigned int salt);
 int dev_fill(int fd, uint64_t index, uint64_t t);
 bool dev_has(int fd, uint64_t index, uint64_t t);
 uint64_t dev_word(int fd, uint64_t index, size_t word);
