@@ -74,6 +74,8 @@ FIXTURE(mmapdemo)
 	size_t page_size;
 	size_t pages;
 	size_t batch;		/* batch_pages= of the module */
+	/* The device node, if a test gave it to a group (node_open_to_group()). */
+	struct node_state node;
 };
 
 FIXTURE_VARIANT(mmapdemo)
@@ -119,6 +121,7 @@ FIXTURE_SETUP(mmapdemo)
 	int ret;
 
 	self->page_size = mmapdemo_page_size();
+	self->node.saved = false;
 	OPEN_DEVICE_OR_SKIP(self->fd);
 	errno = 0;
 	ret = mmapdemo_set_mode(self->fd, variant->mode, 0);
@@ -143,10 +146,13 @@ FIXTURE_SETUP(mmapdemo)
  * test has failed then; the harness aborts it after this). EXPECT, not
  * ASSERT: a failed close() fails the test without bailing out of the
  * teardown. A test may have closed the file itself
- * (module_busy_while_mapped: fd -1).
+ * (module_busy_while_mapped: fd -1). The node's owner and mode go back to
+ * what they were before the test changed them, even after a failed ASSERT:
+ * no change to the node outlives the test that made it.
  */
 FIXTURE_TEARDOWN(mmapdemo)
 {
+	EXPECT_EQ(0, node_restore(&self->node));
 	if (self->fd >= 0) {
 		EXPECT_EQ(0, close(self->fd));
 	}

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/klog.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -58,6 +59,34 @@ bool page_has(const void *page, uint64_t t)
 	for (i = 0; i < mmapdemo_page_size() / sizeof(*w); i++)
 		if (w[i] != t + i)
 			return false;
+	return true;
+}
+
+/*
+ * @len bytes of a byte pattern for @salt, as it stands at byte offset @off
+ * of the buffer: any slice of it, across page borders too, can be checked.
+ */
+void fill_bytes(void *to, size_t len, uint64_t off, unsigned int salt)
+{
+	unsigned char *p = to;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (unsigned char)((off + i) * 7 + salt * 31 + 1);
+}
+
+/* Whether @len bytes at @p hold fill_bytes(@off, @salt). */
+bool bytes_have(const void *p, size_t len, uint64_t off, unsigned int salt)
+{
+	unsigned char want[4096];
+	size_t done, n;
+
+	for (done = 0; done < len; done += n) {
+		n = min_sz(len - done, sizeof(want));
+		fill_bytes(want, n, off + done, salt);
+		if (memcmp((const char *)p + done, want, n))
+			return false;
+	}
 	return true;
 }
 
@@ -170,12 +199,20 @@ int wait_status(pid_t pid)
 	return status;
 }
 
-/* Whether child @pid exited with status 0 (reaped). */
+/* Whether child @pid exited with status 0 (reaped); else say how it ended. */
 bool child_ok(pid_t pid)
 {
 	int status = wait_status(pid);
 
-	return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	if (status < 0) {
+		fprintf(stderr, "# child %d: waitpid: %s\n", (int)pid, strerror(errno));
+		return false;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(stderr, "# child %d: status %#x\n", (int)pid, status);
+		return false;
+	}
+	return true;
 }
 
 /* Pipe handshake, one byte per step: send one step on the write end @fd. */
@@ -192,8 +229,8 @@ int step_wait(int fd)
 	return read(fd, &c, 1) == 1 ? 0 : -1;
 }
 
-/* Lines of the kernel log that contain "mmapdemo:", or -1. */
-long klog_lines(void)
+/* Lines of the kernel log that contain @what, or -1. */
+long klog_count(const char *what)
 {
 	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
 	char *buf, *p, *nl;
@@ -213,13 +250,19 @@ long klog_lines(void)
 	buf[len] = '\0';
 	for (p = buf; *p; p = nl + 1) {
 		nl = strchrnul(p, '\n');
-		if (memmem(p, nl - p, MODULE_NAME ":", strlen(MODULE_NAME ":")))
+		if (memmem(p, nl - p, what, strlen(what)))
 			count++;
 		if (!*nl)
 			break;
 	}
 	free(buf);
 	return count;
+}
+
+/* Lines of the kernel log from the module ("mmapdemo: ..."), or -1. */
+long klog_lines(void)
+{
+	return klog_count(MODULE_NAME ":");
 }
 
 /* Drop CAP_SYS_ADMIN from this process's effective set; 0 once it is gone. */
@@ -286,4 +329,37 @@ int device_open(int flags, char *why, size_t size)
 		snprintf(why, size, "cannot open %s: %s (is %s.ko loaded?)", MMAPDEMO_DEV_PATH,
 			 strerror(errno), MODULE_NAME);
 	return fd;
+}
+
+/*
+ * Give the device node to group @gid, mode 0660, as udev/60-mmapdemo.rules
+ * does; save in @was what it was (node_restore() puts it back, even after
+ * a half-done change).
+ */
+int node_open_to_group(gid_t gid, struct node_state *was)
+{
+	struct stat sb;
+
+	if (stat(MMAPDEMO_DEV_PATH, &sb))
+		return -1;
+	was->uid = sb.st_uid;
+	was->gid = sb.st_gid;
+	was->mode = sb.st_mode & 07777;
+	was->saved = true;
+	if (chown(MMAPDEMO_DEV_PATH, 0, gid) || chmod(MMAPDEMO_DEV_PATH, 0660))
+		return -1;
+	return 0;
+}
+
+/* Put the node's owner and mode back as node_open_to_group() found them. */
+int node_restore(struct node_state *was)
+{
+	if (!was->saved)
+		return 0;
+	if (chown(MMAPDEMO_DEV_PATH, was->uid, was->gid) || chmod(MMAPDEMO_DEV_PATH, was->mode)) {
+		fprintf(stderr, "# could not restore %s: %s\n", MMAPDEMO_DEV_PATH, strerror(errno));
+		return -1;
+	}
+	was->saved = false;
+	return 0;
 }

@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * mmapdemo_testlib: the helpers the mmapdemo_<area> selftests share: page
- * patterns, the device through read()/write(), mappings, PFN runs, the
- * counters, child processes, the kernel log and capabilities. Plain C,
- * without kselftest_harness.h (which may be included once per program
- * only): the harness's asserts live in mmapdemo_fixture.h.
+ * and byte patterns, the device through read()/write(), mappings, PFN runs,
+ * the counters, child processes, the kernel log, capabilities and the
+ * device node's owner and mode. Plain C, without kselftest_harness.h (which
+ * may be included once per program only): the harness's asserts live in
+ * mmapdemo_fixture.h.
  */
 #ifndef MMAPDEMO_TESTLIB_H
 #define MMAPDEMO_TESTLIB_H
 
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -38,10 +41,28 @@ extern const char *const stat_names[];
 	} \
 } while (0)
 
+/*
+ * First thing in a forked child that waits for its parent: die with it,
+ * so that a failed assert in the parent leaves no child holding the
+ * output pipe (or stopped under ptrace).
+ */
+#define CHILD_DIES_WITH_PARENT() \
+	CHILD_CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL) == 0)
+
+/* /dev/mmapdemo's owner and mode before node_open_to_group(), to put back. */
+struct node_state {
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;
+	bool saved;		/* node_restore() has something to put back */
+};
+
 size_t min_sz(size_t a, size_t b);
 uint64_t tag(uint64_t index, uint64_t salt);
 void fill_page(void *page, uint64_t t);
 bool page_has(const void *page, uint64_t t);
+void fill_bytes(void *to, size_t len, uint64_t off, unsigned int salt);
+bool bytes_have(const void *p, size_t len, uint64_t off, unsigned int salt);
 int dev_fill(int fd, uint64_t index, uint64_t t);
 bool dev_has(int fd, uint64_t index, uint64_t t);
 uint64_t dev_word(int fd, uint64_t index, size_t word);
@@ -54,10 +75,13 @@ int wait_status(pid_t pid);
 bool child_ok(pid_t pid);
 int step_send(int fd);
 int step_wait(int fd);
+long klog_count(const char *what);
 long klog_lines(void);
 int drop_cap_sys_admin(void);
 int kernel_version(void);
 int module_param_u64(const char *name, uint64_t *val);
 int device_open(int flags, char *why, size_t size);
+int node_open_to_group(gid_t gid, struct node_state *was);
+int node_restore(struct node_state *was);
 
 #endif /* MMAPDEMO_TESTLIB_H */

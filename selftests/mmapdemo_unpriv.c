@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mmapdemo_unpriv: no physical address reaches a process without
- * CAP_SYS_ADMIN, by any path, in any mode (FIXTURE_VARIANT per mode).
+ * CAP_SYS_ADMIN, by any path, in any mode (the variants of
+ * mmapdemo_fixture.h).
  *
  * Each test checks as a user who may open the device and nothing more:
  * a child of the root test process that takes uid and gid nobody (65534)
@@ -14,27 +15,19 @@
  * would be a PFN: refused with EPERM). Finally every demo of demos.list
  * runs as that user and must exit 0 without an UNEXPECTED line.
  *
- * Needs root, a loaded module and a group "mmapdemo" in /etc/group
- * (SKIP otherwise; the test VM has one). Run by mmapdemo.sh.
+ * Needs root, a loaded module, a buffer of at least 2 pages and a group
+ * "mmapdemo" in /etc/group (SKIP otherwise; the test VM has one). Run by
+ * unpriv.sh.
  */
-
-/* The harness is written for the kernel's -Wall, not this project's -Wextra. */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#include "kselftest_harness.h"
-
-#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
-#include <sys/klog.h>
-#include <sys/stat.h>
+#include <sys/wait.h>
 
-#include "mmapdemo_variants.h"
+#include "mmapdemo_fixture.h"
 
 #define NOBODY		65534
 #define DEMO_TIMEOUT	120	/* seconds per demo, as mmapdemo.sh gives them */
@@ -61,34 +54,6 @@ struct procmap_query_abi {
 
 /* ---- the unprivileged user ------------------------------------------- */
 
-/* The node as it was, to put back. */
-struct node_state {
-	uid_t uid;
-	gid_t gid;
-	mode_t mode;
-};
-
-/* Give the node to group @gid, mode 0660, as the udev rule does; save what it was. */
-static int node_open_to_group(gid_t gid, struct node_state *was)
-{
-	struct stat sb;
-
-	if (stat(MMAPDEMO_DEV_PATH, &sb))
-		return -1;
-	was->uid = sb.st_uid;
-	was->gid = sb.st_gid;
-	was->mode = sb.st_mode & 07777;
-	if (chown(MMAPDEMO_DEV_PATH, 0, gid) || chmod(MMAPDEMO_DEV_PATH, 0660))
-		return -1;
-	return 0;
-}
-
-static void node_restore(const struct node_state *was)
-{
-	if (chown(MMAPDEMO_DEV_PATH, was->uid, was->gid) || chmod(MMAPDEMO_DEV_PATH, was->mode))
-		fprintf(stderr, "# could not restore %s: %s\n", MMAPDEMO_DEV_PATH, strerror(errno));
-}
-
 /* In a child: become nobody in group @gid only; exit 1 if anything is left. */
 static void become_member(gid_t gid)
 {
@@ -114,31 +79,6 @@ static int member_open(uint64_t mode)
 	CHILD_CHECK(fd >= 0);
 	CHILD_CHECK(mmapdemo_set_mode(fd, mode, 0) == 0);
 	return fd;
-}
-
-/* Kernel log lines containing @what, or -1. */
-static long klog_count(const char *what)
-{
-	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
-	char *buf, *p;
-	long n = 0;
-	int len;
-
-	if (size <= 0)
-		return -1;
-	buf = malloc(size + 1);
-	if (!buf)
-		return -1;
-	len = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, size);
-	if (len < 0) {
-		free(buf);
-		return -1;
-	}
-	buf[len] = '\0';
-	for (p = buf; (p = strstr(p, what)); p++)
-		n++;
-	free(buf);
-	return n;
 }
 
 /* The offset column of the /proc/self/maps or smaps line of the VMA at @addr. */
@@ -203,22 +143,7 @@ static void check_offsets(const void *addr, unsigned long long want)
 		CHILD_CHECK(errno == ENOTTY);
 }
 
-/* ---- the fixture --------------------------------------------------------- */
-
-FIXTURE(unpriv) {
-	int fd;			/* root's */
-	size_t ps;
-	gid_t gid;		/* group mmapdemo */
-	struct mmapdemo_info info;
-	struct node_state node;
-	int node_changed;
-};
-
-FIXTURE_VARIANT(unpriv) {
-	MMAPDEMO_VARIANT_FIELDS;
-};
-
-MMAPDEMO_VARIANTS(unpriv);
+/* ---- the per-mode tests -------------------------------------------------- */
 
 /* Group "mmapdemo" into *@gid; SKIP without one. */
 #define NEED_GROUP(gid) do { \
@@ -228,33 +153,26 @@ MMAPDEMO_VARIANTS(unpriv);
 	*(gid) = gr->gr_gid; \
 } while (0)
 
-FIXTURE_SETUP(unpriv)
-{
-	self->ps = mmapdemo_page_size();
-	NEED_GROUP(&self->gid);
-	MMAPDEMO_SETUP_MODE(&self->fd, &self->info, variant->mode);
-	if (self->info.pages < 2)
-		SKIP(return, "needs a buffer of at least 2 pages");
-	ASSERT_EQ(0, node_open_to_group(self->gid, &self->node));
-	self->node_changed = 1;
-}
-
-FIXTURE_TEARDOWN(unpriv)
-{
-	if (self->node_changed)
-		node_restore(&self->node);
-	if (self->fd >= 0)
-		close(self->fd);
-}
-
-#define IS_REMAP	(variant->mode == MMAPDEMO_MODE_REMAP)
+/*
+ * The start of each TEST_F(mmapdemo, ...) here (the fixture has the device
+ * open as root, in the variant's mode): group mmapdemo into @_gid, a
+ * buffer of 2 pages, and the node given to the group; the fixture's
+ * teardown puts the node back.
+ */
+#define MEMBER_SETUP(_gid) do { \
+	NEED_GROUP(&(_gid)); \
+	NEED_PAGES(2); \
+	ASSERT_EQ(0, node_open_to_group((_gid), &self->node)); \
+} while (0)
 
 /* GET_PFN: EPERM for the member, nothing copied back; root gets the PFN. */
-TEST_F(unpriv, get_pfn_eperm)
+TEST_F(mmapdemo, get_pfn_eperm)
 {
 	uint64_t pfn;
+	gid_t gid;
 	pid_t pid;
 
+	MEMBER_SETUP(gid);
 	ASSERT_EQ(0, mmapdemo_get_pfn(self->fd, 1, &pfn));
 	ASSERT_NE(0, pfn);
 	pid = fork();
@@ -264,14 +182,14 @@ TEST_F(unpriv, get_pfn_eperm)
 		int fd;
 
 		CHILD_DIES_WITH_PARENT();
-		become_member(self->gid);
+		become_member(gid);
 		fd = member_open(variant->mode);
 		errno = 0;
 		CHILD_CHECK(ioctl(fd, MMAPDEMO_IOC_GET_PFN, &q) == -1 && errno == EPERM);
 		CHILD_CHECK(q.pfn == 0x5a5a5a5a);
 		_exit(0);
 	}
-	ASSERT_TRUE(mmapdemo_child_ok(pid));
+	ASSERT_TRUE(child_ok(pid));
 }
 
 /*
@@ -279,14 +197,17 @@ TEST_F(unpriv, get_pfn_eperm)
  * read-only, not counted, one log line each; other modes map it. Root
  * still maps it.
  */
-TEST_F(unpriv, private_remap_eperm)
+TEST_F(mmapdemo, private_remap_eperm)
 {
 	static const char line[] = "remap: MAP_PRIVATE refused to";
 	long lines = klog_count(line);
+	size_t ps = self->page_size;
 	struct mmapdemo_stats st;
+	gid_t gid;
 	pid_t pid;
 	void *p;
 
+	MEMBER_SETUP(gid);
 	ASSERT_LE(0, lines);
 	ASSERT_EQ(0, mmapdemo_reset_stats(self->fd));
 	pid = fork();
@@ -297,29 +218,29 @@ TEST_F(unpriv, private_remap_eperm)
 		int fd;
 
 		CHILD_DIES_WITH_PARENT();
-		become_member(self->gid);
+		become_member(gid);
 		fd = member_open(variant->mode);
 		for (i = 0; i < 2; i++) {
 			errno = 0;
-			p = mmap(NULL, self->ps, prots[i], MAP_PRIVATE, fd, self->ps);
-			if (variant->mode == MMAPDEMO_MODE_REMAP) {
+			p = mmap(NULL, ps, prots[i], MAP_PRIVATE, fd, ps);
+			if (IS_REMAP) {
 				CHILD_CHECK(p == MAP_FAILED && errno == EPERM);
 			} else {
 				CHILD_CHECK(p != MAP_FAILED);
-				CHILD_CHECK(munmap(p, self->ps) == 0);
+				CHILD_CHECK(munmap(p, ps) == 0);
 			}
 		}
 		_exit(0);
 	}
-	ASSERT_TRUE(mmapdemo_child_ok(pid));
+	ASSERT_TRUE(child_ok(pid));
 	ASSERT_EQ(0, mmapdemo_get_stats(self->fd, &st));
 	ASSERT_EQ(IS_REMAP ? 0 : 2, st.mmaps);
 	ASSERT_EQ(0, st.vmas);
 	ASSERT_EQ(lines + (IS_REMAP ? 2 : 0), klog_count(line));
 
-	p = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, self->fd, self->ps);
+	p = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, self->fd, ps);
 	ASSERT_NE(MAP_FAILED, p) TH_LOG("root: %s", strerror(errno));
-	ASSERT_EQ(0, munmap(p, self->ps));
+	ASSERT_EQ(0, munmap(p, ps));
 }
 
 /*
@@ -327,19 +248,21 @@ TEST_F(unpriv, private_remap_eperm)
  * PROCMAP_QUERY show offset 4096 for MAP_SHARED and for MAP_PRIVATE (which
  * remap mode refuses): never PFN x page size.
  */
-TEST_F(unpriv, maps_offset_is_file_offset)
+TEST_F(mmapdemo, maps_offset_is_file_offset)
 {
+	gid_t gid;
 	pid_t pid;
 
+	MEMBER_SETUP(gid);
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		size_t ps = self->ps;
+		size_t ps = self->page_size;
 		char *s, *p;
 		int fd;
 
 		CHILD_DIES_WITH_PARENT();
-		become_member(self->gid);
+		become_member(gid);
 		fd = member_open(variant->mode);
 		s = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, ps);
 		CHILD_CHECK(s != MAP_FAILED);
@@ -347,7 +270,7 @@ TEST_F(unpriv, maps_offset_is_file_offset)
 		check_offsets(s, ps);
 		errno = 0;
 		p = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, ps);
-		if (variant->mode == MMAPDEMO_MODE_REMAP) {
+		if (IS_REMAP) {
 			CHILD_CHECK(p == MAP_FAILED && errno == EPERM);
 		} else {
 			CHILD_CHECK(p != MAP_FAILED);
@@ -356,7 +279,7 @@ TEST_F(unpriv, maps_offset_is_file_offset)
 		}
 		_exit(0);
 	}
-	ASSERT_TRUE(mmapdemo_child_ok(pid));
+	ASSERT_TRUE(child_ok(pid));
 }
 
 /* In a child: pagemap's entry for @addr. */
@@ -373,21 +296,24 @@ static struct mmapdemo_pagemap pagemap_of(const void *addr)
  * (VM_PFNMAP mappings: holes); root sees the PFNs of the same kind of
  * mapping, so the test would notice one.
  */
-TEST_F(unpriv, pagemap_no_pfn)
+TEST_F(mmapdemo, pagemap_no_pfn)
 {
-	int pfnmap = mmapdemo_shared_pfnmap(variant->mode);
+	int pfnmap = SHARED_PFNMAP;
+	size_t ps = self->page_size;
 	struct mmapdemo_pagemap pm;
 	uint64_t pfn;
+	gid_t gid;
 	pid_t pid;
 	char *s;
 
-	s = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, self->fd, self->ps);
+	MEMBER_SETUP(gid);
+	s = mmap(NULL, ps, PROT_READ, MAP_SHARED, self->fd, ps);
 	ASSERT_NE(MAP_FAILED, s);
 	touch(s);
 	ASSERT_EQ(0, mmapdemo_pagemap(s, &pm));
 	ASSERT_EQ(0, mmapdemo_get_pfn(self->fd, 1, &pfn));
 	ASSERT_EQ(pfnmap ? 0 : pfn, pm.pfn);
-	ASSERT_EQ(0, munmap(s, self->ps));
+	ASSERT_EQ(0, munmap(s, ps));
 
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -396,27 +322,27 @@ TEST_F(unpriv, pagemap_no_pfn)
 		int fd;
 
 		CHILD_DIES_WITH_PARENT();
-		become_member(self->gid);
+		become_member(gid);
 		fd = member_open(variant->mode);
-		m = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, fd, self->ps);
+		m = mmap(NULL, ps, PROT_READ, MAP_SHARED, fd, ps);
 		CHILD_CHECK(m != MAP_FAILED);
 		touch(m);
 		pm = pagemap_of(m);
 		CHILD_CHECK(pm.present == !pfnmap && pm.pfn == 0);
 		CHILD_CHECK((pm.raw & MMAPDEMO_PM_PFN_MASK) == 0);
-		if (variant->mode != MMAPDEMO_MODE_REMAP) {
-			p = mmap(NULL, 2 * self->ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+		if (!IS_REMAP) {
+			p = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 			CHILD_CHECK(p != MAP_FAILED);
 			*p = 1;						/* a copy */
-			touch(p + self->ps);				/* the device's page */
+			touch(p + ps);					/* the device's page */
 			pm = pagemap_of(p);
 			CHILD_CHECK(pm.present && (pm.raw & MMAPDEMO_PM_PFN_MASK) == 0);
-			pm = pagemap_of(p + self->ps);
+			pm = pagemap_of(p + ps);
 			CHILD_CHECK(pm.present && (pm.raw & MMAPDEMO_PM_PFN_MASK) == 0);
 		}
 		_exit(0);
 	}
-	ASSERT_TRUE(mmapdemo_child_ok(pid));
+	ASSERT_TRUE(child_ok(pid));
 }
 
 /* ---- the demos, as the member ------------------------------------------ */
@@ -485,20 +411,18 @@ static int run_as_member(gid_t gid, const char *prog, char *const *argv, char *o
 FIXTURE(demos) {
 	gid_t gid;
 	struct node_state node;
-	int node_changed;
 };
 
 FIXTURE_SETUP(demos)
 {
+	self->node.saved = false;
 	NEED_GROUP(&self->gid);
 	ASSERT_EQ(0, node_open_to_group(self->gid, &self->node));
-	self->node_changed = 1;
 }
 
 FIXTURE_TEARDOWN(demos)
 {
-	if (self->node_changed)
-		node_restore(&self->node);
+	EXPECT_EQ(0, node_restore(&self->node));
 }
 
 /*
