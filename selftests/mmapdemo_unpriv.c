@@ -347,10 +347,13 @@ TEST_F(mmapdemo, pagemap_no_pfn)
 
 /* ---- the demos, as the member ------------------------------------------ */
 
-/* demos.list: beside the binaries' directory (the VM), or userspace/ (the tree). */
+/*
+ * demos.list: beside this program in an installed collection (make
+ * kselftest-install: the VM), or in userspace/ of the tree (build/selftests/).
+ */
 static FILE *open_demos_list(char *bindir, size_t size)
 {
-	static const char *const rel[] = { "/../demos.list", "/../../userspace/demos.list" };
+	static const char *const rel[] = { "/demos.list", "/../../userspace/demos.list" };
 	char exe[PATH_MAX], path[PATH_MAX + 64];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	FILE *f = NULL;
@@ -392,7 +395,10 @@ static int run_as_member(gid_t gid, const char *prog, char *const *argv, char *o
 		dup2(pipefd[1], 2);
 		close(pipefd[0]);
 		alarm(DEMO_TIMEOUT);
-		execv(prog, argv);
+		if (strchr(prog, '/'))
+			execv(prog, argv);
+		else
+			execvp(prog, argv);
 		_exit(127);
 	}
 	close(pipefd[1]);
@@ -437,7 +443,7 @@ TEST_F_TIMEOUT(demos, as_member, 900)
 
 	list = open_demos_list(bindir, sizeof(bindir));
 	if (!list)
-		SKIP(return, "no demos.list next to %.900s/..", bindir);
+		SKIP(return, "no demos.list beside %.900s", bindir);
 	out = malloc(1 << 20);
 	ASSERT_NE(NULL, out);
 	while (fgets(line, sizeof(line), list)) {
@@ -450,7 +456,10 @@ TEST_F_TIMEOUT(demos, as_member, 900)
 			argv[argc++] = w;
 		if (!argc)
 			continue;
-		snprintf(prog, sizeof(prog), "%s/%s", bindir, argv[0]);
+		/* The tree's build/bin/, else the PATH (the VM's /mmapdemo/bin). */
+		snprintf(prog, sizeof(prog), "%s/../bin/%s", bindir, argv[0]);
+		if (access(prog, X_OK))
+			snprintf(prog, sizeof(prog), "%s", argv[0]);
 		status = run_as_member(self->gid, prog, argv, out, 1 << 20);
 		demos++;
 		TH_LOG("%s as nobody in group mmapdemo: status %#x", argv[0], status);
