@@ -32,14 +32,18 @@
 #                        others come from a chroot of their Debian suite,
 #                        made on first use in /var/cache/mmapdemo/SUITE (KROOT;
 #                        MMAPDEMO_CACHE= to put them elsewhere)
-#   KERNEL=debug         the debug kernel (scripts/debug-kernel.sh: KASAN,
+#   KERNEL=debug         the debug kernel (scripts/kernel-build.sh: KASAN,
 #                        KFENCE, lockdep, kmemleak, UBSAN, fault injection),
-#                        built once into /var/cache/mmapdemo/debug-6.1; check
+#                        built once into /var/cache/mmapdemo/debug-6.1
+#                        (also KERNEL=debug-6.1; KERNEL=debug-7.2: the same
+#                        from sid's linux-source-7.2); check
 #                        then also runs the fault injection at init, a short
 #                        trinity run (FUZZ= seconds per mode, default 20)
 #                        and a kmemleak scan. Timeouts are TIME_FACTOR (4)
 #                        times longer: KASAN under TCG is about 3 times slower.
 #   DURATION=SECONDS SEED=N  fuzz: trinity's time per mode (default 60), seed (1)
+#   KERNEL=nothp         7.2 built without transparent huge pages
+#                        (scripts/kernel-build.sh nothp-7.2): mode huge refused
 #   KROOT=DIR            take the kernel image, its modules and its build tree
 #                        from the chroot DIR (scripts/chroot.sh SUITE DIR) and
 #                        build the module inside it, with the suite's compiler
@@ -102,8 +106,8 @@ if [ "$MODE" = bench ]; then
 		default_mem=6G default_params=pages=262144
 	fi
 fi
-# The debug kernel: everything takes TIME_FACTOR times longer.
-if [ "${KERNEL:-}" = debug ]; then
+# The debug kernels: everything takes TIME_FACTOR times longer.
+if [[ ${KERNEL:-} == debug* ]]; then
 	TIME_FACTOR=${TIME_FACTOR:-4}
 	FUZZ=${FUZZ:-20}
 else
@@ -143,7 +147,7 @@ LAB_PLAN=${LAB_PLAN:-}
 
 # Time the guest gets for booting and the final report, out of VM_TIMEOUT.
 BOOT_ALLOWANCE=$((60 * TIME_FACTOR))
-# Set by use_kernel for KERNEL=debug: the kernel's build tree and image.
+# Set by use_kernel for a built kernel (KERNEL=debug...): its build tree and image.
 VM_KDIR=
 VM_KIMAGE=
 HOST_DEPS=(qemu-system-x86 busybox-static kmod dash bash cpio gzip xz-utils binutils gcc make
