@@ -10,11 +10,14 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bits.h>
+#include <linux/build_bug.h>
 #include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -42,17 +45,46 @@ MODULE_PARM_DESC(pages, "Buffer size in pages (default 16)");
 
 static struct mmapdemo_dev mmapdemo;
 
+/*
+ * What MMAPDEMO_IOC_SET_MODE sets, as one word: the MMAPDEMO_MODE_* number
+ * in the low bits, and MMAPDEMO_FILE_EXPANDABLE. One store publishes both
+ * and one load reads both, so that no racing SET_MODE (or mmap() racing a
+ * SET_MODE) can mix the variant of one call with the flag of another:
+ * insert + expandable, say, which SET_MODE itself refuses, and whose
+ * mappings would lack VM_DONTEXPAND and VM_DONTDUMP.
+ */
+#define MMAPDEMO_FILE_EXPANDABLE	BIT(8)
+#define MMAPDEMO_FILE_MODE		GENMASK(7, 0)
+static_assert(MMAPDEMO_FILE_MODE + 1 >= MMAPDEMO_NR_MODES);
+
 /**
  * struct mmapdemo_file - one open file
  * @dev:	the device
- * @variant:	how this file's next mmap() maps (MMAPDEMO_IOC_SET_MODE)
- * @expandable:	leave VM_DONTEXPAND off (MMAPDEMO_MODE_EXPANDABLE)
+ * @setting:	how this file's next mmap() maps (MMAPDEMO_IOC_SET_MODE): a
+ *		mode number | MMAPDEMO_FILE_EXPANDABLE, read with READ_ONCE()
+ *		once per hook (mmapdemo_setting())
  */
 struct mmapdemo_file {
 	struct mmapdemo_dev *dev;
+	unsigned long setting;
+};
+
+/* One file's setting, unpacked from one load. */
+struct mmapdemo_setting {
 	const struct mmapdemo_variant *variant;
 	bool expandable;
 };
+
+static struct mmapdemo_setting mmapdemo_setting(const struct mmapdemo_file *mf)
+{
+	unsigned long setting = READ_ONCE(mf->setting);
+
+	/* SET_MODE stored only numbers of modes this module has. */
+	return (struct mmapdemo_setting) {
+		.variant = mmapdemo_variants[setting & MMAPDEMO_FILE_MODE],
+		.expandable = setting & MMAPDEMO_FILE_EXPANDABLE,
+	};
+}
 
 static int mmapdemo_open(struct inode *inode, struct file *file)
 {
@@ -64,7 +96,7 @@ static int mmapdemo_open(struct inode *inode, struct file *file)
 	if (!mf)
 		return -ENOMEM;
 	mf->dev = dev;
-	mf->variant = dev->variant;
+	mf->setting = dev->mode;
 	file->private_data = mf;
 	return 0;
 }
@@ -138,37 +170,37 @@ static bool mmapdemo_range_ok(const struct mmapdemo_dev *dev, unsigned long firs
 static int mmapdemo_mmap_prepare(struct vm_area_desc *desc)
 {
 	struct mmapdemo_file *mf = desc->file->private_data;
-	const struct mmapdemo_variant *variant = READ_ONCE(mf->variant);
+	struct mmapdemo_setting set = mmapdemo_setting(mf);
 	struct mmapdemo_dev *dev = mf->dev;
 
 	if (!mmapdemo_range_ok(dev, desc->pgoff, vma_desc_pages(desc)))
 		return -EINVAL;
 	/* LAB 3: unless expandable, no mremap() growth and no core dump */
-	if (!READ_ONCE(mf->expandable))
+	if (!set.expandable)
 		vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT);
 	/* LAB 3 END */
-	desc->vm_ops = variant->vm_ops;
+	desc->vm_ops = set.variant->vm_ops;
 
-	return variant->mmap_prepare ? variant->mmap_prepare(dev, desc) : 0;
+	return set.variant->mmap_prepare ? set.variant->mmap_prepare(dev, desc) : 0;
 }
 #else
 static int mmapdemo_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct mmapdemo_file *mf = file->private_data;
-	const struct mmapdemo_variant *variant = READ_ONCE(mf->variant);
+	struct mmapdemo_setting set = mmapdemo_setting(mf);
 	struct mmapdemo_dev *dev = mf->dev;
 	int ret;
 
 	if (!mmapdemo_range_ok(dev, vma->vm_pgoff, vma_pages(vma)))
 		return -EINVAL;
 	/* LAB 3: unless expandable, no mremap() growth and no core dump */
-	if (!READ_ONCE(mf->expandable))
+	if (!set.expandable)
 		vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	/* LAB 3 END */
-	vma->vm_ops = variant->vm_ops;
+	vma->vm_ops = set.variant->vm_ops;
 
-	if (variant->mmap) {
-		ret = variant->mmap(dev, vma);
+	if (set.variant->mmap) {
+		ret = set.variant->mmap(dev, vma);
 		if (ret)
 			return ret;
 	}
@@ -186,7 +218,7 @@ static unsigned long mmapdemo_get_unmapped_area(struct file *file, unsigned long
 						unsigned long flags)
 {
 	struct mmapdemo_file *mf = file->private_data;
-	const struct mmapdemo_variant *variant = READ_ONCE(mf->variant);
+	const struct mmapdemo_variant *variant = mmapdemo_setting(mf).variant;
 
 	if (variant->get_unmapped_area)
 		return variant->get_unmapped_area(file, addr, len, pgoff, flags);
@@ -204,35 +236,30 @@ struct mmapdemo_dev *mmapdemo_file_dev(const struct file *file)
 
 static long mmapdemo_set_mode(struct mmapdemo_file *mf, void __user *uarg)
 {
+	const struct mmapdemo_variant *variant;
 	struct mmapdemo_mode m;
+	unsigned long nr;
 
 	if (copy_from_user(&m, uarg, sizeof(m)))
 		return -EFAULT;
 	if (m.mode >= MMAPDEMO_NR_MODES || (m.flags & ~MMAPDEMO_MODE_FLAGS))
 		return -EINVAL;
+	/* The user's index: no speculative table read past the bounds check. */
+	nr = array_index_nospec((unsigned long)m.mode, MMAPDEMO_NR_MODES);
+	variant = mmapdemo_variants[nr];
 	/* A variant this kernel cannot do has no table entry, or says why. */
-	if (!mmapdemo_variants[m.mode])
+	if (!variant)
 		return -EOPNOTSUPP;
-	if (mmapdemo_variants[m.mode]->unsupported) {
-		pr_info_ratelimited("mode %s refused: %s\n", mmapdemo_variants[m.mode]->name,
-				    mmapdemo_variants[m.mode]->unsupported);
+	if (variant->unsupported) {
+		pr_info_ratelimited("mode %s refused: %s\n", variant->name, variant->unsupported);
 		return -EOPNOTSUPP;
 	}
-	if ((m.flags & MMAPDEMO_MODE_EXPANDABLE) && !mmapdemo_variants[m.mode]->expandable)
+	if ((m.flags & MMAPDEMO_MODE_EXPANDABLE) && !variant->expandable)
 		return -EINVAL;
-	WRITE_ONCE(mf->variant, mmapdemo_variants[m.mode]);
-	WRITE_ONCE(mf->expandable, !!(m.flags & MMAPDEMO_MODE_EXPANDABLE));
+	/* One store: see MMAPDEMO_FILE_EXPANDABLE. */
+	WRITE_ONCE(mf->setting,
+		   nr | (m.flags & MMAPDEMO_MODE_EXPANDABLE ? MMAPDEMO_FILE_EXPANDABLE : 0));
 	return 0;
-}
-
-static u64 mmapdemo_mode_nr(const struct mmapdemo_variant *variant)
-{
-	u64 nr;
-
-	for (nr = 0; nr < MMAPDEMO_NR_MODES; nr++)
-		if (mmapdemo_variants[nr] == variant)
-			break;
-	return nr;
 }
 
 static long mmapdemo_get_info(struct mmapdemo_file *mf, void __user *uarg)
@@ -242,7 +269,7 @@ static long mmapdemo_get_info(struct mmapdemo_file *mf, void __user *uarg)
 		.size = mmapdemo_buf_size(buf),
 		.pages = buf->npages,
 		.page_size = PAGE_SIZE,
-		.mode = mmapdemo_mode_nr(READ_ONCE(mf->variant)),
+		.mode = READ_ONCE(mf->setting) & MMAPDEMO_FILE_MODE,
 		.flags = buf->contiguous ? MMAPDEMO_INFO_CONTIGUOUS : 0,
 	};
 
@@ -315,14 +342,15 @@ static const struct file_operations mmapdemo_fops = {
 	.compat_ioctl = compat_ptr_ioctl,
 };
 
-static const struct mmapdemo_variant *mmapdemo_find_variant(const char *name)
+/* Return: the MMAPDEMO_MODE_* number of the variant called @name, or -1. */
+static int mmapdemo_find_variant(const char *name)
 {
 	unsigned int i;
 
 	for (i = 0; i < MMAPDEMO_NR_MODES; i++)
 		if (mmapdemo_variants[i] && sysfs_streq(name, mmapdemo_variants[i]->name))
-			return mmapdemo_variants[i];
-	return NULL;
+			return i;
+	return -1;
 }
 
 /* "fault, remap, ..." into @names: the modes this kernel can do. */
@@ -342,14 +370,16 @@ static int __init mmapdemo_init(void)
 {
 	struct mmapdemo_dev *dev = &mmapdemo;
 	char names[64];
-	int ret;
+	int ret, nr;
 
-	dev->variant = mmapdemo_find_variant(mode);
-	if (!dev->variant) {
+	nr = mmapdemo_find_variant(mode);
+	if (nr < 0) {
 		mmapdemo_mode_names(names, sizeof(names));
 		pr_err("mode=%s is not a mapping variant: use one of %s\n", mode, names);
 		return -EINVAL;
 	}
+	dev->mode = nr;
+	dev->variant = mmapdemo_variants[nr];
 	if (dev->variant->unsupported) {
 		pr_err("mode=%s refused: %s\n", mode, dev->variant->unsupported);
 		return -EOPNOTSUPP;

@@ -151,6 +151,7 @@ static inline bool mmapdemo_is_cow(const struct vm_area_struct *vma)
  * @vmas_lock:	protects @vmas
  * @vmas:	every device VMA that exists now (struct mmapdemo_vma)
  * @variant:	the variant named by mode=, the default of every open file
+ * @mode:	its MMAPDEMO_MODE_* number
  * @misc:	/dev/mmapdemo and /sys/class/misc/mmapdemo
  */
 struct mmapdemo_dev {
@@ -159,6 +160,7 @@ struct mmapdemo_dev {
 	spinlock_t vmas_lock;	/* protects vmas */
 	struct list_head vmas;
 	const struct mmapdemo_variant *variant;
+	unsigned int mode;
 	struct miscdevice misc;
 };
 
