@@ -225,7 +225,12 @@ kminor=${kminor%%[!0-9]*}
 kat_least() { [ "$kmajor" -gt "$1" ] || { [ "$kmajor" -eq "$1" ] && [ "$kminor" -ge "$2" ]; }; }
 if kat_least 7 2; then HOOK=mmap_prepare; else HOOK=mmap; fi
 MODES="fault remap insert batch"
-if kat_least 6 12; then MODES="$MODES huge"; fi
+# ---- issue 12 (ref-b): huge also needs THP (module/compat.h; on x86-64
+# ARCH_SUPPORTS_PMD_PFNMAP comes with it); /sys/kernel/mm/transparent_hugepage
+# exists exactly when the kernel has CONFIG_TRANSPARENT_HUGEPAGE.
+THP=/sys/kernel/mm/transparent_hugepage
+if kat_least 6 12 && [ -d $THP ]; then MODES="$MODES huge"; fi
+# ---- end ref-b
 
 init_calls=1
 insmod 2>&1 | grep -q BusyBox && init_calls=2
@@ -249,10 +254,15 @@ refused "insmod batch_pages=0 refused (EINVAL, one log line)" \
 refused "insmod batch_pages=513 refused (EINVAL, one log line)" \
 	"Invalid (argument|parameters)" batch_pages=513
 check_words=
-# mode huge before 6.12: EOPNOTSUPP ("Operation not supported"; kmod's
-# insmod may say "not supported"), one line saying why.
-if kat_least 6 12; then
-	skip "insmod mode=huge refused before 6.12: kernel $kver has PMD mappings for drivers"
+# mode huge before 6.12 or without THP: EOPNOTSUPP ("Operation not
+# supported"; kmod's insmod may say "not supported"), one line saying why.
+if kat_least 6 12 && [ -d $THP ]; then
+	skip "insmod mode=huge refused before 6.12 or without THP: kernel $kver has PMD mappings for drivers"
+elif kat_least 6 12; then
+	check_words=CONFIG_TRANSPARENT_HUGEPAGE
+	refused "insmod mode=huge refused (EOPNOTSUPP, one log line naming CONFIG_TRANSPARENT_HUGEPAGE)" \
+		"[Nn]ot supported" mode=huge
+	check_words=
 else
 	check_words=huge_fault
 	refused "insmod mode=huge refused (EOPNOTSUPP, one log line naming .huge_fault)" \
