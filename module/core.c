@@ -44,6 +44,7 @@ module_param(pages, ulong, 0444);
 MODULE_PARM_DESC(pages, "Buffer size in pages (default 16)");
 
 static struct mmapdemo_dev mmapdemo;
+static const struct file_operations mmapdemo_fops;
 
 /*
  * What MMAPDEMO_IOC_SET_MODE sets, as one word: the MMAPDEMO_MODE_* number
@@ -173,6 +174,12 @@ static int mmapdemo_mmap_prepare(struct vm_area_desc *desc)
 	struct mmapdemo_setting set = mmapdemo_setting(mf);
 	struct mmapdemo_dev *dev = mf->dev;
 
+	/*
+	 * The VMA's file is where its faults find the device (vma.c): refuse
+	 * a stacking driver's VMA of another file (compat_vma_mmap()).
+	 */
+	if (desc->vm_file != desc->file)
+		return -EINVAL;
 	if (!mmapdemo_range_ok(dev, desc->pgoff, vma_desc_pages(desc)))
 		return -EINVAL;
 	/* LAB 3: unless expandable, no mremap() growth and no core dump */
@@ -191,6 +198,12 @@ static int mmapdemo_mmap(struct file *file, struct vm_area_struct *vma)
 	struct mmapdemo_dev *dev = mf->dev;
 	int ret;
 
+	/*
+	 * The VMA's file is where its faults find the device (vma.c): refuse
+	 * a stacking driver's VMA of another file.
+	 */
+	if (vma->vm_file != file)
+		return -EINVAL;
 	if (!mmapdemo_range_ok(dev, vma->vm_pgoff, vma_pages(vma)))
 		return -EINVAL;
 	/* LAB 3: unless expandable, no mremap() growth and no core dump */
@@ -226,11 +239,20 @@ static unsigned long mmapdemo_get_unmapped_area(struct file *file, unsigned long
 }
 #endif
 
-/* The device an open /dev/mmapdemo maps: for vm_ops->mapped(). */
+/*
+ * The device an open /dev/mmapdemo maps, NULL for any other file: its
+ * private_data is ours to read only if its file operations are (misc_open()
+ * installed them). For vm_ops (the VMA holds a reference on its file, so
+ * this lives as long as the VMA) and for vm_ops->mapped(), which is given
+ * a file and no guarantee.
+ */
 struct mmapdemo_dev *mmapdemo_file_dev(const struct file *file)
 {
-	const struct mmapdemo_file *mf = file->private_data;
+	const struct mmapdemo_file *mf;
 
+	if (!file || file->f_op != &mmapdemo_fops)
+		return NULL;
+	mf = file->private_data;
 	return mf->dev;
 }
 
@@ -401,8 +423,6 @@ static int __init mmapdemo_init(void)
 		return ret;
 	}
 
-	spin_lock_init(&dev->vmas_lock);
-	INIT_LIST_HEAD(&dev->vmas);
 	dev->misc.minor = MISC_DYNAMIC_MINOR;
 	dev->misc.name = KBUILD_MODNAME;
 	dev->misc.fops = &mmapdemo_fops;

@@ -22,11 +22,9 @@
 #define MMAPDEMO_H
 
 #include <linux/atomic.h>
-#include <linux/list.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/mm_types.h>
-#include <linux/spinlock.h>
 #include <linux/types.h>
 
 #include <linux/mmapdemo.h>
@@ -68,7 +66,7 @@ static inline loff_t mmapdemo_buf_size(const struct mmapdemo_buf *buf)
  * struct mmapdemo_counters - events since load or the last reset
  *
  * The gauges of struct mmapdemo_stats (vmas, mapped_pages) are not here:
- * vma.c computes them from the list of live VMAs.
+ * they are not reset (struct mmapdemo_gauges).
  */
 struct mmapdemo_counters {
 	atomic64_t faults;
@@ -81,6 +79,16 @@ struct mmapdemo_counters {
 };
 
 #define mmapdemo_count(dev, counter) atomic64_inc(&(dev)->counters.counter)
+
+/**
+ * struct mmapdemo_gauges - what is mapped now, kept by vma.c
+ * @vmas:	device VMAs in all processes
+ * @pages:	the sum of their sizes in pages (stats.mapped_pages)
+ */
+struct mmapdemo_gauges {
+	atomic64_t vmas;
+	atomic64_t pages;
+};
 
 void mmapdemo_stats_get(struct mmapdemo_dev *dev, struct mmapdemo_stats *st);
 void mmapdemo_stats_reset(struct mmapdemo_dev *dev);
@@ -148,8 +156,7 @@ static inline bool mmapdemo_is_cow(const struct vm_area_struct *vma)
  * struct mmapdemo_dev - the one device
  * @buf:	its memory
  * @counters:	event counters
- * @vmas_lock:	protects @vmas
- * @vmas:	every device VMA that exists now (struct mmapdemo_vma)
+ * @gauges:	what is mapped now
  * @variant:	the variant named by mode=, the default of every open file
  * @mode:	its MMAPDEMO_MODE_* number
  * @misc:	/dev/mmapdemo and /sys/class/misc/mmapdemo
@@ -157,8 +164,7 @@ static inline bool mmapdemo_is_cow(const struct vm_area_struct *vma)
 struct mmapdemo_dev {
 	struct mmapdemo_buf buf;
 	struct mmapdemo_counters counters;
-	spinlock_t vmas_lock;	/* protects vmas */
-	struct list_head vmas;
+	struct mmapdemo_gauges gauges;
 	const struct mmapdemo_variant *variant;
 	unsigned int mode;
 	struct miscdevice misc;
@@ -178,6 +184,5 @@ int mmapdemo_vma_mapped(unsigned long start, unsigned long end, pgoff_t pgoff,
 void mmapdemo_vma_open(struct vm_area_struct *vma);
 void mmapdemo_vma_close(struct vm_area_struct *vma);
 struct mmapdemo_dev *mmapdemo_vma_dev(const struct vm_area_struct *vma);
-void mmapdemo_vma_gauges(struct mmapdemo_dev *dev, u64 *vmas, u64 *pages);
 
 #endif /* MMAPDEMO_H */
