@@ -9,6 +9,15 @@
  *   huge_faults fault_pages                     (events, too)
  *   vmas mapped_pages                           what is mapped now
  *   pages contiguous mode                       the buffer and mode=
+ *
+ * Who may read them: the counters describe what the device's users do
+ * (when and how much they map and touch: a side channel into other
+ * processes, and a covert channel between them), so they are for whoever
+ * may use the device, as GET_STATS on an open file is. They are registered
+ * like the device node: root's alone (0400, as the node is 0600), and
+ * udev/60-mmapdemo.rules gives both to group mmapdemo (counters 0440,
+ * node 0660). pages, contiguous and mode are the load's configuration, as
+ * public as /sys/module/mmapdemo/parameters: 0444.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -68,7 +77,7 @@ static ssize_t mmapdemo_stat_show(struct device *d, struct device_attribute *att
 
 #define MMAPDEMO_STAT_ATTR(field) {						\
 	.attr = {								\
-		.attr = { .name = #field, .mode = 0444 },			\
+		.attr = { .name = #field, .mode = 0400 },			\
 		.show = mmapdemo_stat_show,					\
 	},									\
 	.var = (void *)offsetof(struct mmapdemo_stats, field),			\
