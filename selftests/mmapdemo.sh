@@ -137,7 +137,8 @@ fi
 ndemos=$(wc -l <"$tmp/demos")
 echo "TAP version 13"
 # 4 + 3 + 3 + 10 + 2 + 1 + 1 (variants), + 6 (stress, races, refusals), + 3 (debug)
-echo "1..$((33 + 4 * nconfigs + ndemos))"
+# + 3 (issue 12 ref-b: mmapdemo_race, mmapdemo_perm, mmapdemo_failmmap)
+echo "1..$((36 + 4 * nconfigs + ndemos))"
 
 # ---- the kernel log ---------------------------------------------------------
 
@@ -741,6 +742,29 @@ else
 	dmesg_new
 	diag "fault injection: $(grep -cE 'page allocation failure|vmalloc error' "$tmp/new") allocation-failure reports of the kernel (expected)"
 fi
+
+# ---- issue 12 (ref-b): SET_MODE against mmap(), who reads the counters,
+# fault injection in mmap() and in what changes a device VMA (SKIP on a
+# kernel without fault injection). Each on a fresh pages=16 load.
+for t in mmapdemo_race mmapdemo_perm mmapdemo_failmmap; do
+	if [ -z "$bin" ] || [ ! -x "$bin/$t" ]; then
+		skip "suite $t: no $t binary"
+		continue
+	fi
+	if ! load pages=16; then
+		not_ok "suite $t # insmod failed"
+		continue
+	fi
+	if [ $t = mmapdemo_failmmap ]; then
+		echo "$INJECT_BEGIN" >/dev/kmsg
+		nested "suite $t" "$bin/$t"
+		echo "$INJECT_END" >/dev/kmsg
+	else
+		nested "suite $t" "$bin/$t"
+	fi
+	rmmod "$MOD" || diag "$t: rmmod failed"
+done
+# ---- end ref-b
 
 # trinity against the device, MMAPDEMO_FUZZ seconds per mode.
 fuzz=${MMAPDEMO_FUZZ:-0}
