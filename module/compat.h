@@ -96,15 +96,35 @@ static inline void mmapdemo_pfnmap_end(struct mmapdemo_pfnmap *args)
 #define MMAPDEMO_MMAP_PREPARE
 #endif
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
 /*
- * 6.12 calls vm_ops->huge_fault for a driver's VM_PFNMAP VMA and can map a
- * PFN with a "special" PMD (the huge pfnmap series, CONFIG_ARCH_SUPPORTS_
- * PMD_PFNMAP). 6.1 never calls it for a VMA that is neither anonymous nor
- * DAX (hugepage_vma_check()), so mode huge is refused there. The hook's
- * signature changed in 6.6, (vmf, enum page_entry_size) -> (vmf, unsigned
- * int order): every kernel that gets here has the new one.
+ * Mode huge needs three things of the kernel; MMAPDEMO_HUGE is defined when
+ * it has all of them, else MMAPDEMO_HUGE_UNSUPPORTED says which it lacks
+ * (mode= and SET_MODE refuse the mode with EOPNOTSUPP and that sentence):
+ *   - 6.12 or newer: 6.12 calls vm_ops->huge_fault for a driver's VM_PFNMAP
+ *     VMA; 6.1 never calls it for a VMA that is neither anonymous nor DAX
+ *     (hugepage_vma_check()). The hook's signature changed in 6.6, (vmf,
+ *     enum page_entry_size) -> (vmf, unsigned int order): every kernel that
+ *     gets here has the new one;
+ *   - CONFIG_TRANSPARENT_HUGEPAGE: vmf_insert_pfn_pmd() (mm/huge_memory.c)
+ *     and thp_get_unmapped_area() are built only with it; a module calling
+ *     them would not load;
+ *   - CONFIG_ARCH_SUPPORTS_PMD_PFNMAP: only then is a PMD mapping a PFN in a
+ *     VM_PFNMAP VMA "special" (pmd_special()), which the core needs to
+ *     leave it alone (no struct page refcounting, GUP refuses it). x86-64
+ *     selects it with THP; other architectures may not at all.
+ * Tested: Debian's 6.12 and 7.2 have all three; KERNEL=nothp is a 7.2
+ * built without THP.
  */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+#define MMAPDEMO_HUGE_UNSUPPORTED \
+	"vm_ops->huge_fault is never called for a driver's VMA before 6.12"
+#elif !IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE)
+#define MMAPDEMO_HUGE_UNSUPPORTED \
+	"this kernel is built without CONFIG_TRANSPARENT_HUGEPAGE, and vmf_insert_pfn_pmd() exists only with it"
+#elif !IS_ENABLED(CONFIG_ARCH_SUPPORTS_PMD_PFNMAP)
+#define MMAPDEMO_HUGE_UNSUPPORTED \
+	"this kernel has no CONFIG_ARCH_SUPPORTS_PMD_PFNMAP: a PMD mapping a PFN would not be special"
+#else
 #define MMAPDEMO_HUGE
 
 #include <linux/huge_mm.h>
@@ -135,6 +155,6 @@ static inline vm_fault_t mmapdemo_insert_pfn_pmd(struct vm_fault *vmf, unsigned 
 #else
 #define mmapdemo_mm_get_unmapped_area mm_get_unmapped_area
 #endif
-#endif /* 6.12 */
+#endif /* MMAPDEMO_HUGE */
 
 #endif /* MMAPDEMO_COMPAT_H */

@@ -10,6 +10,8 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bits.h>
+#include <linux/build_bug.h>
 #include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -44,18 +46,48 @@ module_param(pages, ulong, 0444);
 MODULE_PARM_DESC(pages, "Buffer size in pages (default 16)");
 
 static struct mmapdemo_dev mmapdemo;
+static const struct file_operations mmapdemo_fops;
+
+/*
+ * What MMAPDEMO_IOC_SET_MODE sets, as one word: the MMAPDEMO_MODE_* number
+ * in the low bits, and MMAPDEMO_FILE_EXPANDABLE. One store publishes both
+ * and one load reads both, so that no racing SET_MODE (or mmap() racing a
+ * SET_MODE) can mix the variant of one call with the flag of another:
+ * insert + expandable, say, which SET_MODE itself refuses, and whose
+ * mappings would lack VM_DONTEXPAND and VM_DONTDUMP.
+ */
+#define MMAPDEMO_FILE_EXPANDABLE	BIT(8)
+#define MMAPDEMO_FILE_MODE		GENMASK(7, 0)
+static_assert(MMAPDEMO_FILE_MODE + 1 >= MMAPDEMO_NR_VARIANTS);
 
 /**
  * struct mmapdemo_file - one open file
  * @dev:	the device
- * @variant:	how this file's next mmap() maps (MMAPDEMO_IOC_SET_MODE)
- * @expandable:	leave VM_DONTEXPAND off (MMAPDEMO_MODE_EXPANDABLE)
+ * @setting:	how this file's next mmap() maps (MMAPDEMO_IOC_SET_MODE): a
+ *		mode number | MMAPDEMO_FILE_EXPANDABLE, read with READ_ONCE()
+ *		once per hook (mmapdemo_setting())
  */
 struct mmapdemo_file {
 	struct mmapdemo_dev *dev;
+	unsigned long setting;
+};
+
+/* One file's setting, unpacked from one load. */
+struct mmapdemo_setting {
 	const struct mmapdemo_variant *variant;
 	bool expandable;
 };
+
+static struct mmapdemo_setting mmapdemo_setting(const struct mmapdemo_file *mf)
+{
+	unsigned long setting = READ_ONCE(mf->setting);
+
+	/* SET_MODE stored only numbers of modes this module has. */
+	return (struct mmapdemo_setting) {
+		.variant = mmapdemo_variants[setting & MMAPDEMO_FILE_MODE],
+		.expandable = setting & MMAPDEMO_FILE_EXPANDABLE,
+	};
+}
 
 static int mmapdemo_open(struct inode *inode, struct file *file)
 {
@@ -67,7 +99,7 @@ static int mmapdemo_open(struct inode *inode, struct file *file)
 	if (!mf)
 		return -ENOMEM;
 	mf->dev = dev;
-	mf->variant = dev->variant;
+	mf->setting = dev->mode;
 	file->private_data = mf;
 	return 0;
 }
@@ -141,37 +173,49 @@ static bool mmapdemo_range_ok(const struct mmapdemo_dev *dev, unsigned long firs
 static int mmapdemo_mmap_prepare(struct vm_area_desc *desc)
 {
 	struct mmapdemo_file *mf = desc->file->private_data;
-	const struct mmapdemo_variant *variant = READ_ONCE(mf->variant);
+	struct mmapdemo_setting set = mmapdemo_setting(mf);
 	struct mmapdemo_dev *dev = mf->dev;
 
+	/*
+	 * The VMA's file is where its faults find the device (vma.c): refuse
+	 * a stacking driver's VMA of another file (compat_vma_mmap()).
+	 */
+	if (desc->vm_file != desc->file)
+		return -EINVAL;
 	if (!mmapdemo_range_ok(dev, desc->pgoff, vma_desc_pages(desc)))
 		return -EINVAL;
 	/* LAB 3: unless expandable, no mremap() growth and no core dump */
-	if (!READ_ONCE(mf->expandable))
+	if (!set.expandable)
 		vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT);
 	/* LAB 3 END */
-	desc->vm_ops = variant->vm_ops;
+	desc->vm_ops = set.variant->vm_ops;
 
-	return variant->mmap_prepare ? variant->mmap_prepare(dev, desc) : 0;
+	return set.variant->mmap_prepare ? set.variant->mmap_prepare(dev, desc) : 0;
 }
 #else
 static int mmapdemo_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct mmapdemo_file *mf = file->private_data;
-	const struct mmapdemo_variant *variant = READ_ONCE(mf->variant);
+	struct mmapdemo_setting set = mmapdemo_setting(mf);
 	struct mmapdemo_dev *dev = mf->dev;
 	int ret;
 
+	/*
+	 * The VMA's file is where its faults find the device (vma.c): refuse
+	 * a stacking driver's VMA of another file.
+	 */
+	if (vma->vm_file != file)
+		return -EINVAL;
 	if (!mmapdemo_range_ok(dev, vma->vm_pgoff, vma_pages(vma)))
 		return -EINVAL;
 	/* LAB 3: unless expandable, no mremap() growth and no core dump */
-	if (!READ_ONCE(mf->expandable))
+	if (!set.expandable)
 		vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	/* LAB 3 END */
-	vma->vm_ops = variant->vm_ops;
+	vma->vm_ops = set.variant->vm_ops;
 
-	if (variant->mmap) {
-		ret = variant->mmap(dev, vma);
+	if (set.variant->mmap) {
+		ret = set.variant->mmap(dev, vma);
 		if (ret)
 			return ret;
 	}
@@ -189,7 +233,7 @@ static unsigned long mmapdemo_get_unmapped_area(struct file *file, unsigned long
 						unsigned long flags)
 {
 	struct mmapdemo_file *mf = file->private_data;
-	const struct mmapdemo_variant *variant = READ_ONCE(mf->variant);
+	const struct mmapdemo_variant *variant = mmapdemo_setting(mf).variant;
 
 	if (variant->get_unmapped_area)
 		return variant->get_unmapped_area(file, addr, len, pgoff, flags);
@@ -197,11 +241,20 @@ static unsigned long mmapdemo_get_unmapped_area(struct file *file, unsigned long
 }
 #endif
 
-/* The device an open /dev/mmapdemo maps: for vm_ops->mapped(). */
+/*
+ * The device an open /dev/mmapdemo maps, NULL for any other file: its
+ * private_data is ours to read only if its file operations are (misc_open()
+ * installed them). For vm_ops (the VMA holds a reference on its file, so
+ * this lives as long as the VMA) and for vm_ops->mapped(), which is given
+ * a file and no guarantee.
+ */
 struct mmapdemo_dev *mmapdemo_file_dev(const struct file *file)
 {
-	const struct mmapdemo_file *mf = file->private_data;
+	const struct mmapdemo_file *mf;
 
+	if (!file || file->f_op != &mmapdemo_fops)
+		return NULL;
+	mf = file->private_data;
 	return mf->dev;
 }
 
@@ -213,7 +266,9 @@ struct mmapdemo_dev *mmapdemo_file_dev(const struct file *file)
  */
 static long mmapdemo_set_mode(struct mmapdemo_file *mf, void __user *uarg, size_t usize)
 {
+	const struct mmapdemo_variant *variant;
 	struct mmapdemo_mode m;
+	unsigned long nr;
 	int ret;
 
 	ret = copy_struct_from_user(&m, sizeof(m), uarg, usize);
@@ -221,29 +276,22 @@ static long mmapdemo_set_mode(struct mmapdemo_file *mf, void __user *uarg, size_
 		return ret;
 	if (m.mode >= MMAPDEMO_NR_VARIANTS || (m.flags & ~MMAPDEMO_MODE_FLAGS))
 		return -EINVAL;
+	/* The user's index: no speculative table read past the bounds check. */
+	nr = array_index_nospec((unsigned long)m.mode, MMAPDEMO_NR_VARIANTS);
+	variant = mmapdemo_variants[nr];
 	/* A variant this kernel cannot do has no table entry, or says why. */
-	if (!mmapdemo_variants[m.mode])
+	if (!variant)
 		return -EOPNOTSUPP;
-	if (mmapdemo_variants[m.mode]->unsupported) {
-		pr_info_ratelimited("mode %s refused: %s\n", mmapdemo_variants[m.mode]->name,
-				    mmapdemo_variants[m.mode]->unsupported);
+	if (variant->unsupported) {
+		pr_info_ratelimited("mode %s refused: %s\n", variant->name, variant->unsupported);
 		return -EOPNOTSUPP;
 	}
-	if ((m.flags & MMAPDEMO_MODE_EXPANDABLE) && !mmapdemo_variants[m.mode]->expandable)
+	if ((m.flags & MMAPDEMO_MODE_EXPANDABLE) && !variant->expandable)
 		return -EINVAL;
-	WRITE_ONCE(mf->variant, mmapdemo_variants[m.mode]);
-	WRITE_ONCE(mf->expandable, !!(m.flags & MMAPDEMO_MODE_EXPANDABLE));
+	/* One store: see MMAPDEMO_FILE_EXPANDABLE. */
+	WRITE_ONCE(mf->setting,
+		   nr | (m.flags & MMAPDEMO_MODE_EXPANDABLE ? MMAPDEMO_FILE_EXPANDABLE : 0));
 	return 0;
-}
-
-static u64 mmapdemo_mode_nr(const struct mmapdemo_variant *variant)
-{
-	u64 nr;
-
-	for (nr = 0; nr < MMAPDEMO_NR_VARIANTS; nr++)
-		if (mmapdemo_variants[nr] == variant)
-			break;
-	return nr;
 }
 
 /* Bit N for each MMAPDEMO_MODE_* N this module and kernel can do. */
@@ -265,7 +313,7 @@ static long mmapdemo_get_info(struct mmapdemo_file *mf, void __user *uarg, size_
 		.size = mmapdemo_buf_size(buf),
 		.pages = buf->npages,
 		.page_size = PAGE_SIZE,
-		.mode = mmapdemo_mode_nr(READ_ONCE(mf->variant)),
+		.mode = READ_ONCE(mf->setting) & MMAPDEMO_FILE_MODE,
 		.flags = buf->contiguous ? MMAPDEMO_INFO_CONTIGUOUS : 0,
 		.modes = mmapdemo_modes_offered(),
 	};
@@ -382,14 +430,15 @@ static const struct file_operations mmapdemo_fops = {
 	.compat_ioctl = compat_ptr_ioctl,
 };
 
-static const struct mmapdemo_variant *mmapdemo_find_variant(const char *name)
+/* Return: the MMAPDEMO_MODE_* number of the variant called @name, or -1. */
+static int mmapdemo_find_variant(const char *name)
 {
 	unsigned int i;
 
 	for (i = 0; i < MMAPDEMO_NR_VARIANTS; i++)
 		if (mmapdemo_variants[i] && sysfs_streq(name, mmapdemo_variants[i]->name))
-			return mmapdemo_variants[i];
-	return NULL;
+			return i;
+	return -1;
 }
 
 /**
@@ -420,14 +469,16 @@ static int __init mmapdemo_init(void)
 {
 	struct mmapdemo_dev *dev = &mmapdemo;
 	char names[64];
-	int ret;
+	int ret, nr;
 
-	dev->variant = mmapdemo_find_variant(mode);
-	if (!dev->variant) {
+	nr = mmapdemo_find_variant(mode);
+	if (nr < 0) {
 		mmapdemo_mode_names(names, sizeof(names), ", ");
 		pr_err("mode=%s is not a mapping variant: use one of %s\n", mode, names);
 		return -EINVAL;
 	}
+	dev->mode = nr;
+	dev->variant = mmapdemo_variants[nr];
 	if (dev->variant->unsupported) {
 		pr_err("mode=%s refused: %s\n", mode, dev->variant->unsupported);
 		return -EOPNOTSUPP;
@@ -450,8 +501,6 @@ static int __init mmapdemo_init(void)
 	}
 
 	mmapdemo_stats_init();
-	spin_lock_init(&dev->vmas_lock);
-	INIT_LIST_HEAD(&dev->vmas);
 	dev->misc.minor = MISC_DYNAMIC_MINOR;
 	dev->misc.name = KBUILD_MODNAME;
 	dev->misc.fops = &mmapdemo_fops;

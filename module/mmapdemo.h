@@ -23,11 +23,9 @@
 #define MMAPDEMO_H
 
 #include <linux/atomic.h>
-#include <linux/list.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/mm_types.h>
-#include <linux/spinlock.h>
 #include <linux/types.h>
 
 #include <linux/mmapdemo.h>
@@ -76,8 +74,8 @@ enum mmapdemo_stat {
 /**
  * struct mmapdemo_counters - the counters, events since load or the last reset
  * @v:	one per counter of MMAPDEMO_STATS(), indexed by enum mmapdemo_stat;
- *	the gauges among them (vmas, mapped_pages) stay 0: vma.c computes
- *	them from the list of live VMAs
+ *	the gauges among them (vmas, mapped_pages) stay 0: they are not
+ *	reset, struct mmapdemo_gauges keeps them
  */
 struct mmapdemo_counters {
 	atomic64_t v[MMAPDEMO_NR_STATS];
@@ -88,6 +86,17 @@ struct mmapdemo_counters {
 #define mmapdemo_count(dev, counter) mmapdemo_count_add(dev, counter, 1)
 
 void mmapdemo_stats_init(void);
+
+/**
+ * struct mmapdemo_gauges - what is mapped now, kept by vma.c
+ * @vmas:	device VMAs in all processes
+ * @pages:	the sum of their sizes in pages (stats.mapped_pages)
+ */
+struct mmapdemo_gauges {
+	atomic64_t vmas;
+	atomic64_t pages;
+};
+
 void mmapdemo_stats_get(struct mmapdemo_dev *dev, struct mmapdemo_stats *st);
 void mmapdemo_stats_reset(struct mmapdemo_dev *dev);
 extern const struct attribute_group *mmapdemo_groups[];
@@ -158,17 +167,17 @@ static inline bool mmapdemo_is_cow(const struct vm_area_struct *vma)
  * struct mmapdemo_dev - the one device
  * @buf:	its memory
  * @counters:	event counters
- * @vmas_lock:	protects @vmas
- * @vmas:	every device VMA that exists now (struct mmapdemo_vma)
+ * @gauges:	what is mapped now
  * @variant:	the variant named by mode=, the default of every open file
+ * @mode:	its MMAPDEMO_MODE_* number
  * @misc:	/dev/mmapdemo and /sys/class/misc/mmapdemo
  */
 struct mmapdemo_dev {
 	struct mmapdemo_buf buf;
 	struct mmapdemo_counters counters;
-	spinlock_t vmas_lock;	/* protects vmas */
-	struct list_head vmas;
+	struct mmapdemo_gauges gauges;
 	const struct mmapdemo_variant *variant;
+	unsigned int mode;
 	struct miscdevice misc;
 };
 
@@ -187,6 +196,5 @@ int mmapdemo_vma_mapped(unsigned long start, unsigned long end, pgoff_t pgoff,
 void mmapdemo_vma_open(struct vm_area_struct *vma);
 void mmapdemo_vma_close(struct vm_area_struct *vma);
 struct mmapdemo_dev *mmapdemo_vma_dev(const struct vm_area_struct *vma);
-void mmapdemo_vma_gauges(struct mmapdemo_dev *dev, u64 *vmas, u64 *pages);
 
 #endif /* MMAPDEMO_H */

@@ -8,6 +8,15 @@
  *
  *   pages contiguous mode                       the buffer and mode=
  *   modes                                       the modes this kernel can do
+ *
+ * Who may read them: the counters describe what the device's users do
+ * (when and how much they map and touch: a side channel into other
+ * processes, and a covert channel between them), so they are for whoever
+ * may use the device, as GET_STATS on an open file is. They are registered
+ * like the device node: root's alone (0400, as the node is 0600), and
+ * udev/60-mmapdemo.rules gives both to group mmapdemo (counters 0440,
+ * node 0660). pages, contiguous, mode and modes are the load's
+ * configuration, as public as /sys/module/mmapdemo/parameters: 0444.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -16,7 +25,7 @@
 
 #include "mmapdemo.h"
 
-/* Which counters are gauges: never reset, computed by vma.c. */
+/* Which counters are gauges: never reset, kept by vma.c. */
 #define MMAPDEMO_KIND_EVENT	false
 #define MMAPDEMO_KIND_GAUGE	true
 #define MMAPDEMO_STAT_IS_GAUGE(n, kind) MMAPDEMO_KIND_##kind,
@@ -35,7 +44,9 @@ void mmapdemo_stats_get(struct mmapdemo_dev *dev, struct mmapdemo_stats *st)
 	BUILD_BUG_ON(sizeof(*st) != MMAPDEMO_NR_STATS * sizeof(__u64));
 	for (i = 0; i < MMAPDEMO_NR_STATS; i++)
 		out[i] = atomic64_read(&dev->counters.v[i]);
-	mmapdemo_vma_gauges(dev, &st->vmas, &st->mapped_pages);
+	/* Kept by vma.c in mapped/open/close: nothing to walk. */
+	st->vmas = atomic64_read(&dev->gauges.vmas);
+	st->mapped_pages = atomic64_read(&dev->gauges.pages);
 }
 
 void mmapdemo_stats_reset(struct mmapdemo_dev *dev)
@@ -69,7 +80,7 @@ static ssize_t mmapdemo_stat_show(struct device *d, struct device_attribute *att
 /* One file per counter of MMAPDEMO_STATS(), named after it, in its order. */
 #define MMAPDEMO_STAT_ATTR(n, kind) {						\
 	.attr = {								\
-		.attr = { .name = #n, .mode = 0444 },				\
+		.attr = { .name = #n, .mode = 0400 },				\
 		.show = mmapdemo_stat_show,					\
 	},									\
 	.var = (void *)MMAPDEMO_STAT_##n,					\

@@ -14,9 +14,11 @@
  *     boundary (mmapdemo_buf_aligned_run(); the buffer's chunks usually
  *     are, see buffer.c);
  *   - the kernel: vm_ops->huge_fault is called for a driver VMA from 6.12
- *     on (compat.h, MMAPDEMO_HUGE), for VM_PFNMAP VMAs ("special" PMDs
- *     without struct page refcounting); VM_HUGEPAGE asks for it whatever
- *     the THP sysfs setting ("madvise" or "always"; not "never").
+ *     on, for VM_PFNMAP VMAs ("special" PMDs without struct page
+ *     refcounting), on kernels built with CONFIG_TRANSPARENT_HUGEPAGE and
+ *     CONFIG_ARCH_SUPPORTS_PMD_PFNMAP (compat.h, MMAPDEMO_HUGE); VM_HUGEPAGE
+ *     asks for it whatever the THP sysfs setting ("madvise" or "always";
+ *     not "never").
  * Where any of them fails, .huge_fault returns VM_FAULT_FALLBACK and the
  * core asks .fault for one 4 KiB page (vmf_insert_pfn()).
  *
@@ -29,8 +31,9 @@
  * remap mode, pagemap, mincore and smaps do not see its pages and
  * MADV_DONTNEED is refused.
  *
- * 6.1: refused. mode=huge fails the load, MMAPDEMO_IOC_SET_MODE fails with
- * EOPNOTSUPP, each with one log line (core.c, @unsupported).
+ * 6.1, or a kernel without THP: refused. mode=huge fails the load,
+ * MMAPDEMO_IOC_SET_MODE fails with EOPNOTSUPP, each with one log line
+ * saying which of the three is missing (core.c, @unsupported).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -139,6 +142,6 @@ const struct mmapdemo_variant mmapdemo_huge_variant = {
 const struct mmapdemo_variant mmapdemo_huge_variant = {
 	.name = MMAPDEMO_MODE_NAME_HUGE,
 	.api = "vmf_insert_pfn_pmd() in .huge_fault",
-	.unsupported = "vm_ops->huge_fault is never called for a driver's VMA before 6.12",
+	.unsupported = MMAPDEMO_HUGE_UNSUPPORTED,
 };
 #endif /* MMAPDEMO_HUGE */

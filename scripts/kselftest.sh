@@ -56,18 +56,8 @@ if [ ! -f "$ROOT/.mmapdemo-debootstrap" ] || [ ! -x "$ROOT/usr/bin/gcc" ]; then
 	log "kselftest: no sid chroot yet: scripts/chroot.sh sid $ROOT" >&2
 	"$SCRIPTS/chroot.sh" sid "$ROOT" >/dev/null
 fi
-# shellcheck disable=SC2016 # a dpkg-query format, not an expansion
-status=$(chroot "$ROOT" dpkg-query -W -f='${db:Status-Status}' linux-source 2>/dev/null) || true
-if [ "$status" != installed ]; then
-	log "kselftest: installing linux-source (the newest linux-source-X.Y) in $ROOT" >&2
-	mkdir -p "$OUT"
-	run_logged "$OUT.apt.log" in_chroot "$ROOT" sh -c \
-		'apt-get install -y -q --no-install-recommends linux-source ||
-		{ apt-get update -q -o Acquire::Check-Valid-Until=false &&
-		  apt-get install -y -q --no-install-recommends linux-source; }' >&2 ||
-		die "apt-get install linux-source in $ROOT failed (log: $OUT.apt.log)"
-	chroot "$ROOT" apt-get clean
-fi
+# linux-source: the newest linux-source-X.Y.
+chroot_install "$ROOT" linux-source
 tb=$(tarball)
 [ -f "$tb" ] || die "$ROOT/usr/src: no linux-source-*.tar.xz after installing linux-source"
 pkg=$(basename "$tb" .tar.xz)

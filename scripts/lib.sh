@@ -71,13 +71,15 @@ pick_kver() {
 # at /src; both are unmounted afterwards, also on failure. One run at a
 # time per chroot (flock on ROOT.lock): /src must be this tree, never the
 # tree of another run sharing the chroot. A mount left by a killed run is
-# replaced.
+# replaced. CHROOT_BIND=DIR (use_kernel sets it for a kernel built in the
+# chroot, scripts/kernel-build.sh) also bind-mounts DIR at the same path
+# inside, so that a kernel build tree has one path inside and out.
 in_chroot() (
-	local root=$1 m
+	local root=$1 m bind=${CHROOT_BIND:-}
 	shift
 	# shellcheck disable=SC2317 # called by the EXIT trap
 	undo() {
-		for m in "$root/src" "$root/proc"; do
+		for m in ${bind:+"$root$bind"} "$root/src" "$root/proc"; do
 			! mountpoint -q "$m" || umount "$m" 2>/dev/null || umount -l "$m"
 		done
 	}
@@ -85,12 +87,52 @@ in_chroot() (
 	flock 9
 	trap undo EXIT
 	undo
-	mkdir -p "$root/proc" "$root/src"
+	mkdir -p "$root/proc" "$root/src" ${bind:+"$root$bind"}
 	mount -t proc proc "$root/proc"
 	mount --bind "$TOP" "$root/src"
-	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 \
-		DEBIAN_FRONTEND=noninteractive INITRD=No chroot "$root" "$@" 9>&-
+	[ -z "$bind" ] || mount --bind "$bind" "$root$bind"
+	"${CHROOT_ENV[@]}" chroot "$root" "$@" 9>&-
 )
+
+# The environment of a command run in a chroot: nothing of the caller's.
+CHROOT_ENV=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8
+	DEBIAN_FRONTEND=noninteractive INITRD=No)
+
+# chroot_build ROOT DIR CMD...: run CMD in the chroot ROOT with /proc and DIR
+# (bind-mounted at the same path inside) mounted in a private mount namespace
+# of CMD's own: nothing shows outside, another run's mounts and unmounts in
+# ROOT do not reach it, and it takes no chroot lock (scripts/kernel-build.sh
+# builds a kernel this way, for half an hour, without stopping every other
+# module build in ROOT meanwhile). No /src: CMD sees DIR only.
+chroot_build() {
+	local root=$1 dir=$2
+	shift 2
+	mkdir -p "$root/proc" "$root$dir"
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	unshare --mount --propagation private sh -c '
+		mount -t proc proc "$1/proc" && mount --bind "$2" "$1$2" && shift 2 && exec "$@"' \
+		sh "$root" "$dir" "${CHROOT_ENV[@]}" chroot "$root" "$@"
+}
+
+# chroot_install ROOT PACKAGE...: install in the chroot ROOT whichever of
+# PACKAGE... is missing (apt-get, under the chroot's lock).
+chroot_install() {
+	local root=$1 pkg status missing=()
+	shift
+	for pkg in "$@"; do
+		# shellcheck disable=SC2016 # a dpkg-query format, not an expansion
+		status=$(chroot "$root" dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) || true
+		[ "$status" = installed ] || missing+=("$pkg")
+	done
+	[ "${#missing[@]}" -gt 0 ] || return 0
+	log "chroot: installing in $root: ${missing[*]}" >&2
+	run_logged "$root.apt.log" in_chroot "$root" sh -c \
+		'apt-get install -y -q --no-install-recommends "$@" ||
+		{ apt-get update -q -o Acquire::Check-Valid-Until=false &&
+		  apt-get install -y -q --no-install-recommends "$@"; }' sh "${missing[@]}" >&2 ||
+		die "apt-get install ${missing[*]} in $root failed (log: $root.apt.log)"
+	chroot "$root" apt-get clean
+}
 
 # Where the kernel-line chroots live (about 0.7 GiB each). Not under this
 # tree: Kbuild's `make M=<this tree> clean` deletes every *.o, *.ko and *.a
@@ -127,24 +169,42 @@ kernel_expect() {
 	read -r suite kind EXPECT_HOOK EXPECT_MODES <<<"$row"
 }
 
+# The kernels built here from Debian's linux-source (scripts/kernel-build.sh)
+# rather than packaged: the rows of scripts/kernel-lines whose KIND is not
+# deb. built_kernel LINE: that KIND, the build's name, or status 1.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+BUILT_KERNELS=$(awk '!/^#/ && NF && $3 != "deb" { printf "%s%s", sep, $1; sep = " " }' "$KERNEL_LINES")
+built_kernel() {
+	local row suite kind
+	row=$(kernel_row "$1") || return 1
+	read -r suite kind _ <<<"$row"
+	[ "$kind" != deb ] && echo "$kind"
+}
+
 # use_kernel LINE: set KROOT for kernel line LINE (empty: the host's),
 # creating its chroot on first use, and check that the kernel found there
 # is of that line (a suite may move on to a newer one).
-# LINE "debug" is the debug kernel (KASAN, lockdep, kmemleak...) that
-# scripts/debug-kernel.sh builds once from Debian's linux-source-6.1: no
-# chroot and no package; it sets KVER, VM_KDIR (its build tree, which the
-# module is built against) and VM_KIMAGE (its bzImage).
+# A LINE of BUILT_KERNELS is a kernel scripts/kernel-build.sh builds once
+# (no package): use_kernel sets KVER, VM_KDIR (its build tree, which the
+# module is built against) and VM_KIMAGE (its bzImage); for the 7.2 ones
+# also KROOT, the sid chroot whose compiler builds the module, and
+# CHROOT_BIND, the kernel's cache directory, bind-mounted there so that
+# VM_KDIR is the same path inside the chroot. Such a kernel has everything
+# the VM needs built in (pvpanic-pci, serial console, devtmpfs): no module
+# of its own goes into the initramfs, and QEMU gets -device pvpanic-pci.
 use_kernel() {
-	local line=$1 suite kver
-	if [ "$line" = debug ]; then
+	local line=$1 suite kver name
+	if name=$(built_kernel "$line"); then
 		KROOT=
-		VM_KDIR=$("$SCRIPTS/debug-kernel.sh") || die "KERNEL=debug: scripts/debug-kernel.sh failed"
+		VM_KDIR=$("$SCRIPTS/kernel-build.sh" "$name") || die "KERNEL=$line: scripts/kernel-build.sh $name failed"
 		KVER=$(cat "$VM_KDIR/include/config/kernel.release")
 		# shellcheck disable=SC2034 # used by vm.sh
 		VM_KIMAGE=$VM_KDIR/arch/x86/boot/bzImage
+		suite=$(kernel_suite "$line")
+		[ "$suite" = bookworm ] || KROOT=$CACHE/$suite CHROOT_BIND=$CACHE/$name
 		return
 	fi
-	suite=$(kernel_suite "$line") || die "KERNEL=$line: not a kernel line of this project (one of: $KERNELS, debug; scripts/kernel-lines)"
+	suite=$(kernel_suite "$line") || die "KERNEL=$line: not a kernel line of this project (one of: $KERNELS, or a built kernel: $BUILT_KERNELS)"
 	KROOT=
 	if [ "$suite" != bookworm ]; then
 		KROOT=$CACHE/$suite

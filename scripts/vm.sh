@@ -31,9 +31,11 @@
 # the verdict, e.g. fetch results).
 #
 # Environment (all targets):
-#   KERNEL=6.1|6.12|7.2|debug  kernel line (scripts/kernel-lines; default 6.1,
-#                        the host's Debian); others come from a chroot of
-#                        their suite in /var/cache/mmapdemo (MMAPDEMO_CACHE=)
+#   KERNEL=LINE          a row of scripts/kernel-lines: 6.1 (default, the
+#                        host's Debian), 6.12, 7.2 (from a chroot of their
+#                        suite in /var/cache/mmapdemo, MMAPDEMO_CACHE=), or a
+#                        kernel built there once: debug (= debug-6.1),
+#                        debug-7.2, nothp (7.2 without THP)
 #   KVER=RELEASE KROOT=DIR  a kernel by hand: its release, and the chroot its
 #                        image, modules and build tree are in
 #   MMAPDEMO_PARAMS="mode=remap pages=16"  module parameters, to the guest as
@@ -90,7 +92,7 @@ VM_MEM=${VM_MEM:-$MEM}
 VM_SMP=${VM_SMP:-2}
 VM_CPU=${VM_CPU:-$CPU}
 VERBOSE=${VERBOSE:-}
-# Set by use_kernel for a kernel built here (debug): its build tree and image.
+# Set by use_kernel for a kernel built here (debug...): its build tree and image.
 VM_KDIR=
 VM_KIMAGE=
 HOST_DEPS=(qemu-system-x86 busybox-static kmod dash bash cpio gzip xz-utils binutils gcc make

@@ -1,10 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# debug.sh: what needs the debug kernel (scripts/debug-kernel.sh); each
+# debug.sh: what needs the debug kernel (scripts/kernel-build.sh: KERNEL=debug-6.1, debug-7.2); each
 # result SKIPs, with its reason, on a kernel without the facility.
 #   - every allocation of a module load failed once, with failslab and
 #     fail_page_alloc (mmapdemo_failinit);
+#   - every allocation of mmap() and of what changes a device VMA
+#     (mprotect, munmap of a part, mremap, fork) failed in turn, in every
+#     mode, shared and private (mmapdemo_failmmap);
 #   - trinity against the device, MMAPDEMO_FUZZ seconds per mode
 #     (fuzz.sh; make check KERNEL=debug sets MMAPDEMO_FUZZ).
 # shellcheck source=selftests/mmapdemo_lib.sh
@@ -20,6 +23,13 @@ failinit() {
 	diag "fault injection: $(grep -cE 'page allocation failure|vmalloc error' "$tmp/new") allocation-failure reports of the kernel (expected)"
 }
 
+# The kernel's allocation-failure reports between the marks are expected.
+failmmap() {
+	echo "$INJECT_BEGIN" >/dev/kmsg
+	run_once mmapdemo_failmmap
+	echo "$INJECT_END" >/dev/kmsg
+}
+
 fuzz() {
 	secs=${MMAPDEMO_FUZZ:-0}
 	if [ "$secs" -eq 0 ]; then
@@ -31,5 +41,6 @@ fuzz() {
 }
 
 case_add failinit
+case_add failmmap
 case_add fuzz
 run_cases

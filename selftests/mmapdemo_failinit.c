@@ -41,10 +41,9 @@
 #include <unistd.h>
 
 #include "libmmapdemo.h"
+#include "mmapdemo_inject.h"
 
 #define MODULE_NAME	"mmapdemo"
-#define FAIL_NTH	"/proc/thread-self/fail-nth"
-#define DEBUGFS		"/sys/kernel/debug"
 /* More points than any load has: a loop that gets here is broken. */
 #define MAX_POINTS	100000
 
@@ -53,48 +52,13 @@ static const struct {
 	const char *path;
 	const char *value;
 } fault_attrs[] = {
-	{ DEBUGFS "/failslab/ignore-gfp-wait", "N" },
-	{ DEBUGFS "/failslab/verbose", "0" },
-	{ DEBUGFS "/fail_page_alloc/ignore-gfp-wait", "N" },
-	{ DEBUGFS "/fail_page_alloc/verbose", "0" },
+	{ INJECT_DEBUGFS "/failslab/ignore-gfp-wait", "N" },
+	{ INJECT_DEBUGFS "/failslab/verbose", "0" },
+	{ INJECT_DEBUGFS "/fail_page_alloc/ignore-gfp-wait", "N" },
+	{ INJECT_DEBUGFS "/fail_page_alloc/verbose", "0" },
 };
 
 #define NR_ATTRS	(sizeof(fault_attrs) / sizeof(fault_attrs[0]))
-
-static int read_str(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
-static int write_str(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, value, strlen(value));
-	close(fd);
-	return n == (ssize_t)strlen(value) ? 0 : -1;
-}
-
-static bool exists(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0;
-}
 
 /* Whether /proc/modules lists the module. */
 static bool loaded(void)
@@ -121,11 +85,11 @@ static const char *leftover(void)
 {
 	if (loaded())
 		return "the module is loaded";
-	if (exists(MMAPDEMO_DEV_PATH))
+	if (inject_exists(MMAPDEMO_DEV_PATH))
 		return MMAPDEMO_DEV_PATH " exists";
-	if (exists(MMAPDEMO_SYSFS_DIR))
+	if (inject_exists(MMAPDEMO_SYSFS_DIR))
 		return MMAPDEMO_SYSFS_DIR " exists";
-	if (exists("/sys/module/" MODULE_NAME))
+	if (inject_exists("/sys/module/" MODULE_NAME))
 		return "/sys/module/" MODULE_NAME " exists";
 	return NULL;
 }
@@ -175,7 +139,7 @@ FIXTURE_TEARDOWN(failinit)
 	if (self->ko >= 0)
 		close(self->ko);
 	for (i = 0; self->set && i < NR_ATTRS; i++)
-		write_str(fault_attrs[i].path, self->saved[i]);
+		inject_write_str(fault_attrs[i].path, self->saved[i]);
 	self->nth = self->ko = -1;
 	self->set = false;
 	if (loaded())
@@ -194,10 +158,10 @@ TEST_F_TIMEOUT(failinit, module_load_fails_cleanly, 3600)
 
 	if (geteuid())
 		SKIP(return, "needs root");
-	if (!exists(FAIL_NTH))
-		SKIP(return, "no %s: kernel without CONFIG_FAULT_INJECTION", FAIL_NTH);
+	if (!inject_exists(INJECT_FAIL_NTH))
+		SKIP(return, "no %s: kernel without CONFIG_FAULT_INJECTION", INJECT_FAIL_NTH);
 	for (i = 0; i < NR_ATTRS; i++)
-		if (read_str(fault_attrs[i].path, self->saved[i], sizeof(self->saved[i])))
+		if (inject_read_str(fault_attrs[i].path, self->saved[i], sizeof(self->saved[i])))
 			SKIP(return, "no %s: kernel without FAILSLAB, FAIL_PAGE_ALLOC or FAULT_INJECTION_DEBUG_FS (or debugfs not mounted)",
 			     fault_attrs[i].path);
 	if (loaded())
@@ -208,12 +172,12 @@ TEST_F_TIMEOUT(failinit, module_load_fails_cleanly, 3600)
 
 	self->set = true;
 	for (i = 0; i < NR_ATTRS; i++)
-		if (write_str(fault_attrs[i].path, fault_attrs[i].value))
+		if (inject_write_str(fault_attrs[i].path, fault_attrs[i].value))
 			break;
 	ASSERT_EQ(NR_ATTRS, i) TH_LOG("cannot set %s: %s", fault_attrs[i].path,
 				      strerror(errno));
-	self->nth = open(FAIL_NTH, O_RDWR | O_CLOEXEC);
-	ASSERT_GE(self->nth, 0) TH_LOG(FAIL_NTH ": %s", strerror(errno));
+	self->nth = open(INJECT_FAIL_NTH, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(self->nth, 0) TH_LOG(INJECT_FAIL_NTH ": %s", strerror(errno));
 
 	for (n = 1; n <= MAX_POINTS; n++) {
 		int ret, err;
@@ -267,7 +231,7 @@ TEST_F_TIMEOUT(failinit, module_load_fails_cleanly, 3600)
 	/* And a normal load works. */
 	ASSERT_EQ(0, syscall(SYS_finit_module, self->ko, variant->params, 0))
 		TH_LOG("normal load: %s", strerror(errno));
-	ASSERT_TRUE(exists(MMAPDEMO_DEV_PATH));
+	ASSERT_TRUE(inject_exists(MMAPDEMO_DEV_PATH));
 	ASSERT_EQ(0, unload()) TH_LOG("rmmod: %s", strerror(errno));
 	EXPECT_EQ(NULL, leftover());
 }

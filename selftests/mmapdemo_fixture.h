@@ -15,7 +15,7 @@
  * not name must be 0 (ANY opts out of one field).
  *
  * The tests need root and a loaded module (the setup and each TEST skip
- * otherwise: OPEN_DEVICE_OR_SKIP), and are run by mmapdemo.sh once per
+ * otherwise: OPEN_DEVICE_OR_SKIP), and are run by suite.sh once per
  * module configuration (mode=, pages=). Tests that need a particular buffer
  * (discontiguous, at least N pages) say so and SKIP otherwise. Only the
  * tests whose names say "whole" or "zero_filled" touch every page. The harness

@@ -180,6 +180,21 @@ gauges_zero() {
 	[ "$(sysfs mapped_pages)" = 0 ] || problem "$(sysfs mapped_pages) pages left mapped"
 }
 
+# run_once PROGRAM: the harness program PROGRAM's TAP nested under one
+# result, on a fresh pages=16 load (the default mode, fault: each test
+# sets its own); afterwards nothing may be left mapped, and the module
+# unloads.
+run_once() {
+	if ! load pages=16; then
+		ktap_test_fail "suite $1 pages=16 # insmod failed"
+		return
+	fi
+	nested "suite $1 pages=16" timed "$((1200 * TF))" "$bin/$1"
+	gauges_zero
+	rmmod $MOD || diag "rmmod after $1 failed"
+	[ -z "$bad" ] || diag "after $1: $bad"
+}
+
 # read_modes: $offered, the modes the module offers (its sysfs file
 # "modes", read from a short load), and $all_modes, every mode of the ABI
 # (mmapdemo_hold has them from libmmapdemo, which has them from the uapi).

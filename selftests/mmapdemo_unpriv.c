@@ -30,7 +30,7 @@
 #include "mmapdemo_fixture.h"
 
 #define NOBODY		65534
-#define DEMO_TIMEOUT	120	/* seconds per demo, as mmapdemo.sh gives them */
+#define DEMO_TIMEOUT	120	/* seconds per demo, as demos.sh gives them */
 
 /* PROCMAP_QUERY of <linux/fs.h> (6.11); Debian 12's headers do not have it. */
 struct procmap_query_abi {

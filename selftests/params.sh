@@ -30,6 +30,23 @@ mode_api() {
 	esac
 }
 
+# refusal_reason MODE: a word the log line refusing MODE must contain, the
+# reason (module/compat.h): huge needs vm_ops->huge_fault for a driver's
+# VMA (6.12) and transparent huge pages, which exist exactly when
+# /sys/kernel/mm/transparent_hugepage does.
+refusal_reason() {
+	case $1 in
+	huge)
+		if [ -d /sys/kernel/mm/transparent_hugepage ]; then
+			echo huge_fault
+		else
+			echo CONFIG_TRANSPARENT_HUGEPAGE
+		fi
+		;;
+	*) echo refused: ;;
+	esac
+}
+
 modinfo_params() {
 	modinfo -F parm "$ko" >"$tmp/parm" 2>&1 || problem "modinfo failed"
 	for p in mode pages batch_pages; do
@@ -126,8 +143,8 @@ for m in $all_modes; do
 	else
 		# EOPNOTSUPP ("Operation not supported"; kmod's insmod may say
 		# "not supported"), one line saying why.
-		case_add refused "'insmod mode=$m refused (EOPNOTSUPP, one log line saying why)'" \
-			"'[Nn]ot supported'" "mode=$m,refused:" "mode=$m"
+		case_add refused "'insmod mode=$m refused (EOPNOTSUPP, one log line naming $(refusal_reason "$m"))'" \
+			"'[Nn]ot supported'" "mode=$m,refused:,$(refusal_reason "$m")" "mode=$m"
 	fi
 done
 case_add expected_modes

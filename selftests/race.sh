@@ -1,7 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# race.sh: rmmod racing with opens. mmapdemo_stress --opener opens, maps,
+# race.sh: races a user can start.
+#   - SET_MODE against mmap() in another thread (mmapdemo_race): no mapping
+#     may mix the variant of one SET_MODE with the flag of another;
+#   - rmmod racing with opens. mmapdemo_stress --opener opens, maps,
 # touches and closes the device in a loop while the module is unloaded
 # (retried until the opener is between two opens) and loaded again,
 # CYCLES times. Every open must succeed or fail with ENOENT/ENODEV/ENXIO
@@ -55,5 +58,6 @@ race() {
 	result "rmmod racing with opens: every open succeeds or gets ENOENT/ENODEV/ENXIO"
 }
 
+case_add run_once mmapdemo_race
 case_add race
 run_cases

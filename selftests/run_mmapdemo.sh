@@ -12,14 +12,15 @@
 # this order):
 #   params   module parameters: refused ones, each mode's load line
 #   suite    the harness tests (mmapdemo_<area>), once per configuration
-#   unpriv   what a member of group mmapdemo can do, and gets no PFN
+#   unpriv   what a member of group mmapdemo can do, and gets no PFN;
+#            who may read the counters
 #   hold     rmmod refused while a mapping is held, and cycles of it
 #   pfnmap   the kernel's own VM_PFNMAP selftest (mm/pfnmap.c) in each mode
 #   leak     load/map/unload cycles lose no memory
-#   race     rmmod racing with opens
+#   race     SET_MODE racing with mmap(), rmmod racing with opens
 #   stress   mmapdemo_stress: random mappings, I/O, forks and ioctls
 #   demos    every demo once, as a student runs it
-#   debug    fault injection at load, trinity (the debug kernel)
+#   debug    fault injection at load and in mmap(), trinity (debug kernels)
 #   log      kmemleak and the kernel log since this run began
 #
 # Installed: `make -C selftests install INSTALL_PATH=DIR` and run it as
