@@ -114,13 +114,17 @@ static int child_checks(bool in_group)
 	return 0;
 }
 
-/* In the child: every counter file refuses to open (EACCES); 40 + i if not. */
+/*
+ * In the child: every counter file refuses to open (EACCES); 40 + i if not.
+ * In the group or not: as_nobody()'s callback, like child_reads().
+ */
 static int child_denied(bool in_group)
 {
 	char path[256];
 	size_t i;
 	int fd;
 
+	(void)in_group;
 	for (i = 0; i < N_COUNTERS; i++) {
 		sysfs_path(path, sizeof(path), counters[i]);
 		fd = open(path, O_RDONLY);
