@@ -226,7 +226,9 @@ static int mmapdemo_mmap(struct file *file, struct vm_area_struct *vma)
 #ifdef MMAPDEMO_HUGE
 /*
  * Where a new mapping goes: the variant's choice (huge: 2 MiB-aligned),
- * else the mm's, as if the file had no such hook.
+ * else the mm's, as if the file had no such hook. A load of its own: a
+ * SET_MODE between this and mmap() changes only the alignment (huge then
+ * falls back to 4 KiB pages), never what is mapped.
  */
 static unsigned long mmapdemo_get_unmapped_area(struct file *file, unsigned long addr,
 						unsigned long len, unsigned long pgoff,
@@ -392,7 +394,7 @@ static long mmapdemo_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 	if (_IOC_TYPE(cmd) != MMAPDEMO_IOC_MAGIC || nr >= ARRAY_SIZE(mmapdemo_ioctls))
 		return -ENOTTY;
 	ioc = &mmapdemo_ioctls[array_index_nospec(nr, ARRAY_SIZE(mmapdemo_ioctls))];
-	if (_IOC_DIR(cmd) != _IOC_DIR(ioc->cmd) || (!ioc->size_ver0 && usize))
+	if (!ioc->fn || _IOC_DIR(cmd) != _IOC_DIR(ioc->cmd) || (!ioc->size_ver0 && usize))
 		return -ENOTTY;
 	if (usize < ioc->size_ver0)
 		return -EINVAL;

@@ -8,8 +8,9 @@
  * and GUP refuses every VM_IO | VM_PFNMAP VMA (check_vma_flags(), 6.1 and
  * 7.2 alike), private copies in it included. Only then, page by page,
  * __access_remote_vm() (mm/memory.c) calls vm_ops->access, under the
- * target mm's mmap lock held for reading; without the hook the access
- * fails with EIO. The struct-page modes (fault, insert, batch, huge's
+ * target mm's mmap lock held for reading (only with
+ * CONFIG_HAVE_IOREMAP_PROT, which x86-64 has); without the hook the
+ * access fails with EIO. The struct-page modes (fault, insert, batch, huge's
  * private mappings) never get here: GUP finds their pages.
  *
  * Not generic_access_phys(), the helper the kernel offers for this (mem.c,

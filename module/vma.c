@@ -46,9 +46,14 @@
  * consistent (a split never moves more than the record has), so the
  * gauges still come back to 0.
  *
- * Locking: records are only touched with the mmap lock of their VMA's mm
- * held for writing (the callers of mmap/mapped/open/close hold it, or the
- * mm is being torn down), the gauges are atomics.
+ * Locking: mmap, mapped and open run with the mmap lock of the VMA's mm
+ * held for writing. close may run with it held for reading only (munmap
+ * downgrades it before removing the VMAs: mm/mmap.c on 6.1, mm/vma.c on
+ * 6.12 and 7.2) or while the mm is torn down; it touches only its own
+ * record, of a VMA already out of the tree, and the gauges, which are
+ * atomics. The one close that writes another VMA's record,
+ * mmapdemo_vma_unsplit() on 6.1's failed split, runs under the write lock
+ * (asserted there).
  *
  * A VMA may also have no record: on 7.2, when an mmap action or ->mapped()
  * fails, the kernel unmaps the new VMA (mmap_action_finish() in
